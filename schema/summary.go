@@ -1,0 +1,93 @@
+package schema
+
+import "time"
+
+// Summary is the content of summary.json: what a run audited, under which
+// policy, what it found, and whether it finished.
+type Summary struct {
+	// SchemaVersion of this document; bumped on incompatible changes.
+	SchemaVersion int    `json:"schema_version"`
+	Status        Status `json:"status"`
+	// Error is set when Status is incomplete: the first error, one line.
+	Error string `json:"error,omitempty"`
+
+	Snapshot   string    `json:"snapshot"`    // e.g. "2026-06-01"
+	SnapshotAt time.Time `json:"snapshot_at"` // the instant objections are judged at
+	Policy     PolicyRef `json:"policy"`
+
+	Counts Counts `json:"counts"`
+
+	// Inputs lists every file read, corpus and tables, sorted by role then path.
+	Inputs []InputFile `json:"inputs"`
+
+	Tool     ToolInfo  `json:"tool"`
+	Started  time.Time `json:"started_at"`
+	Finished time.Time `json:"finished_at"`
+
+	// Outputs lists the findings files written, relative to the run's
+	// output folder, with their row counts.
+	Outputs []OutputFile `json:"outputs"`
+}
+
+// SummarySchemaVersion is the current Summary.SchemaVersion.
+const SummarySchemaVersion = 1
+
+// PolicyRef names the policy a run applied.
+type PolicyRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Hash is the SHA-256 (hex) of the policy's canonical settings: two runs
+	// with the same hash judged rows by the same rules.
+	Hash     string         `json:"hash"`
+	Settings map[string]any `json:"settings"`
+}
+
+// Counts are the results of a run.
+type Counts struct {
+	FilesScanned int   `json:"files_scanned"`
+	RowsInFiles  int64 `json:"rows_in_files"` // rows according to the Parquet footers
+	RowsScanned  int64 `json:"rows_scanned"`  // rows read and judged
+	RowsClean    int64 `json:"rows_clean"`
+	RowsFlagged  int64 `json:"rows_flagged"` // rows with at least one category
+	// ByCategory counts flagged rows per category (a row with two
+	// categories counts in both). Every category is present, zeros too.
+	ByCategory map[Category]int64 `json:"by_category"`
+	// ByPlatform counts flagged rows per platform (as found; "" for null)
+	// and category.
+	ByPlatform map[string]map[Category]int64 `json:"by_platform"`
+}
+
+// Input roles.
+const (
+	RoleCorpus     = "corpus"
+	RoleAges       = "ages"
+	RoleObjections = "objections"
+	RoleLinks      = "links"
+	RoleConfig     = "config"
+)
+
+// InputFile is one file a run read.
+type InputFile struct {
+	Role string `json:"role"`
+	Path string `json:"path"` // as given: a local path or an s3:// URI
+	Size int64  `json:"size"`
+	Rows int64  `json:"rows"`
+	// SHA256 of the whole file (local files), or the object's ETag and
+	// version on S3.
+	SHA256    string `json:"sha256,omitempty"`
+	ETag      string `json:"etag,omitempty"`
+	VersionID string `json:"version_id,omitempty"`
+}
+
+// OutputFile is one findings file a run wrote.
+type OutputFile struct {
+	Path string `json:"path"`
+	Rows int64  `json:"rows"`
+}
+
+// ToolInfo identifies the program that wrote a summary.
+type ToolInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Go      string `json:"go"`
+}
