@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -136,7 +137,11 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	defer rc.Close()
 	got, err := io.ReadFull(rc, p[:n])
 	if err != nil {
-		return got, &ObjectError{Op: "read", URI: r.bucket.URI(r.key), Err: err}
+		var oe *ObjectError
+		if !errors.As(err, &oe) { // the provider may have named it already
+			err = &ObjectError{Op: "read", URI: r.bucket.URI(r.key), Err: err}
+		}
+		return got, err
 	}
 	if short {
 		return got, io.EOF
