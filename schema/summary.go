@@ -20,9 +20,10 @@ type Summary struct {
 	// Inputs lists every file read, corpus and tables, sorted by role then path.
 	Inputs []InputFile `json:"inputs"`
 
-	Tool     ToolInfo  `json:"tool"`
-	Started  time.Time `json:"started_at"`
-	Finished time.Time `json:"finished_at"`
+	// Run is the one place that differs between two runs over the same
+	// inputs and policy: everything else in the summary, the findings and
+	// the reports is reproducible byte for byte.
+	Run RunInfo `json:"run"`
 
 	// Outputs lists the findings files written, relative to the run's
 	// output folder, with their row counts.
@@ -55,6 +56,33 @@ type Counts struct {
 	// ByPlatform counts flagged rows per platform (as found; "" for null)
 	// and category.
 	ByPlatform map[string]map[Category]int64 `json:"by_platform"`
+	// ByGroup counts flagged rows per platform (as found), content type
+	// (normalised; "" for null) and category, sorted by those three.
+	ByGroup []GroupCount `json:"by_group"`
+	// ByMonth counts flagged rows per month of created_at ("2026-05";
+	// "" for null) and category.
+	ByMonth map[string]map[Category]int64 `json:"by_month"`
+	// Files is the per-file reconciliation: rows in the footer, rows
+	// judged, rows flagged, in corpus file order.
+	Files []FileCoverage `json:"files"`
+}
+
+// GroupCount is one cell of the platform × content type × category table.
+type GroupCount struct {
+	Platform    string   `json:"platform"`
+	ContentType string   `json:"content_type"`
+	Category    Category `json:"category"`
+	Rows        int64    `json:"rows"`
+}
+
+// FileCoverage reconciles one corpus file: RowsInFooter == RowsJudged ==
+// RowsClean + RowsFlagged in every complete run.
+type FileCoverage struct {
+	Path         string `json:"path"`
+	RowGroups    int    `json:"row_groups"`
+	RowsInFooter int64  `json:"rows_in_footer"`
+	RowsJudged   int64  `json:"rows_judged"`
+	RowsFlagged  int64  `json:"rows_flagged"`
 }
 
 // Input roles.
@@ -83,6 +111,14 @@ type InputFile struct {
 type OutputFile struct {
 	Path string `json:"path"`
 	Rows int64  `json:"rows"`
+}
+
+// RunInfo describes the run itself rather than what it found.
+type RunInfo struct {
+	Tool     ToolInfo  `json:"tool"`
+	Host     string    `json:"host"`
+	Started  time.Time `json:"started_at"`
+	Finished time.Time `json:"finished_at"`
 }
 
 // ToolInfo identifies the program that wrote a summary.

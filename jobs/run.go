@@ -1,0 +1,404 @@
+// Package jobs holds corpus-audit's jobs. A job wires sources, the scan,
+// the policy and the sinks together and owns nothing else: reading is in
+// lake, scan and lookup, the rules in policy, writing in findings and
+// report.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/corpus-audit/corpus-audit/config"
+	"github.com/corpus-audit/corpus-audit/findings"
+	"github.com/corpus-audit/corpus-audit/lake"
+	"github.com/corpus-audit/corpus-audit/lookup"
+	"github.com/corpus-audit/corpus-audit/report"
+	"github.com/corpus-audit/corpus-audit/scan"
+	"github.com/corpus-audit/corpus-audit/schema"
+)
+
+// RunOptions are the inputs of one audit run (`corpus-audit run`).
+type RunOptions struct {
+	Corpus     string // one snapshot folder: local path or s3:// URI
+	Ages       string
+	Objections string
+	Links      string // optional
+	Out        string // folder for this run's outputs
+	// SnapshotAt overrides the instant taken from the corpus folder name.
+	SnapshotAt string
+	// ConfigPath is an optional YAML config file (local or s3://).
+	ConfigPath string
+	// AllowUnmarked audits a snapshot folder that has no _SUCCESS marker.
+	AllowUnmarked bool
+	// Workers is the number of row groups decoded at once (default: GOMAXPROCS).
+	Workers int
+	// NoHash skips the SHA-256 of local corpus files (size and modification
+	// time are still pinned). Table files are always hashed.
+	NoHash bool
+	// S3 overrides the S3 settings of the config file where set.
+	S3 lake.S3Options
+	// PseudonymKeyFile holds the HMAC key for the pseudonyms in reports
+	// (else $CORPUS_AUDIT_PSEUDONYM_KEY). SignKeyFile holds an Ed25519
+	// private key (PEM or raw) to sign the manifest; empty: unsigned.
+	PseudonymKeyFile string
+	SignKeyFile      string
+
+	Log     *slog.Logger
+	Version string
+	// Now is the clock (tests set it); default time.Now.
+	Now func() time.Time
+}
+
+// ErrUsage marks errors in how the job was called.
+var ErrUsage = errors.New("usage")
+
+// Run audits one snapshot and writes its findings and summary.json into
+// o.Out. It returns the summary it wrote. Whenever the output folder can be
+// opened, a summary is written, also when the run fails (status
+// incomplete, with the error); findings files of a failed run are removed.
+func Run(ctx context.Context, o RunOptions) (schema.Summary, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	sum := schema.Summary{
+		SchemaVersion: schema.SummarySchemaVersion,
+		Status:        schema.StatusIncomplete,
+		Run:           schema.RunInfo{Tool: report.Tool(o.Version), Host: hostname(), Started: o.Now().UTC()},
+		Counts:        report.NewCounts(),
+	}
+	if o.Out == "" {
+		return sum, fmt.Errorf("%w: --out is required", ErrUsage)
+	}
+	out, err := lake.Open(ctx, o.Out, o.S3)
+	if err != nil {
+		return sum, fmt.Errorf("output %s: %w", o.Out, err)
+	}
+	defer out.Bucket.Close()
+
+	r := &run{o: o, out: out, sum: &sum}
+	err = r.audit(ctx)
+	sum.Run.Finished = o.Now().UTC()
+	if err != nil {
+		sum.Status = schema.StatusIncomplete
+		sum.Error = oneLine(err)
+		sum.Outputs = nil
+		sum.Counts.RowsClean = 0
+	}
+	// Outputs are written even when the context was cancelled (SIGTERM):
+	// a failed run must still say so.
+	wctx := context.WithoutCancel(ctx)
+	fail := func(werr error) {
+		err = errors.Join(err, werr)
+		sum.Status = schema.StatusIncomplete
+		sum.Error = oneLine(err)
+	}
+	if werr := writeReports(wctx, out, &sum, o); werr != nil {
+		fail(werr)
+	}
+	if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
+		return sum, errors.Join(err, werr)
+	}
+	if werr := writeManifest(wctx, out, &sum, o); werr != nil {
+		fail(werr)
+		if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
+			return sum, errors.Join(err, werr)
+		}
+	}
+	if err != nil {
+		err = foldedError{err}
+	}
+	return sum, err
+}
+
+// foldedError prints an error on one line (YAML and joined errors span
+// several) and keeps it unwrappable.
+type foldedError struct{ err error }
+
+func (e foldedError) Error() string { return oneLine(e.err) }
+func (e foldedError) Unwrap() error { return e.err }
+
+type run struct {
+	o   RunOptions
+	out lake.Location
+	sum *schema.Summary
+}
+
+func (r *run) audit(ctx context.Context) (err error) {
+	o := r.o
+	// Clear what an earlier run left in the output folder, summary first, so
+	// that nothing there can be mistaken for the result of this run.
+	if err := report.Clear(ctx, r.out); err != nil {
+		return err
+	}
+	for _, req := range []struct{ name, v string }{{"--corpus", o.Corpus}, {"--ages", o.Ages}, {"--objections", o.Objections}} {
+		if req.v == "" {
+			return fmt.Errorf("%w: %s is required", ErrUsage, req.name)
+		}
+	}
+
+	cfg, cfgInput, err := loadConfig(ctx, o.ConfigPath, o.S3)
+	if err != nil {
+		return err
+	}
+	s3o := mergeS3(cfg.S3Options(), o.S3)
+	pol, err := cfg.PolicyValue()
+	if err != nil {
+		return err
+	}
+	r.sum.Policy = pol.Ref()
+
+	name, at, ok, err := snapshotFromPath(o.Corpus)
+	if err != nil && o.SnapshotAt == "" {
+		return err
+	}
+	if o.SnapshotAt != "" {
+		at, err = parseSnapshotAt(o.SnapshotAt)
+		if err != nil {
+			return fmt.Errorf("%w: --snapshot-at: %v", ErrUsage, err)
+		}
+		if !ok {
+			name = at.Format(time.RFC3339)
+		}
+	} else if !ok {
+		return fmt.Errorf("%w: %s: no snapshot=YYYY-MM-DD (or snapshot=<RFC 3339>) element in the corpus path; give --snapshot-at", ErrUsage, o.Corpus)
+	}
+	r.sum.Snapshot, r.sum.SnapshotAt = name, at
+
+	corpus, err := lake.Open(ctx, o.Corpus, s3o)
+	if err != nil {
+		return fmt.Errorf("corpus %s: %w", o.Corpus, err)
+	}
+	defer corpus.Bucket.Close()
+	files, err := listCorpus(ctx, corpus, o.AllowUnmarked)
+	if err != nil {
+		return err
+	}
+
+	tables, closeTables, err := openTables(ctx, o, s3o)
+	if err != nil {
+		return err
+	}
+	defer closeTables()
+
+	o.Log.Info("audit started", "snapshot", name, "snapshot_at", at, "corpus_files", len(files), "policy", pol.Name, "policy_hash", pol.Hash())
+
+	// Footers first: they give the row counts that coverage is checked against.
+	opened, err := openCorpusFiles(ctx, corpus, files, cfg.ScanColumns(), o.Workers)
+	if err != nil {
+		return err
+	}
+
+	t0 := time.Now()
+	ix, tableInputs, err := lookup.Build(ctx, tables, lookup.Options{SnapshotAt: at, Policy: pol, MinCreatedAt: minCreated(opened)})
+	if err != nil {
+		return err
+	}
+	o.Log.Info("lookup tables loaded", "duration", time.Since(t0).Round(time.Millisecond).String(), "stats", fmt.Sprintf("%+v", ix.Stats()))
+
+	fw := findings.NewWriter(ctx, r.out.Bucket, r.out.Join(schema.FindingsDir), findings.Options{})
+	defer func() {
+		if err != nil {
+			fw.Abort()
+		}
+	}()
+	s := &scanner{
+		policy:   pol,
+		index:    ix,
+		snapshot: name,
+		files:    opened,
+		workers:  o.Workers,
+		sink:     fw.Write,
+		counts:   &r.sum.Counts,
+		log:      o.Log,
+	}
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	corpusInputs, err := corpusInputs(ctx, corpus, opened, !o.NoHash && !lake.IsS3(o.Corpus), o.Workers)
+	if err != nil {
+		return err
+	}
+	parts, err := fw.Close()
+	if err != nil {
+		return err
+	}
+	for i := range parts {
+		parts[i].Path = r.out.Rel(parts[i].Path)
+	}
+
+	r.sum.Inputs = append(corpusInputs, tableInputs...)
+	if cfgInput != nil {
+		r.sum.Inputs = append(r.sum.Inputs, *cfgInput)
+	}
+	r.sum.Outputs = parts
+	return r.finish()
+}
+
+// finish checks coverage and sets the status. Coverage is the promise the
+// exit code makes: every row counted in the footers was read and judged.
+func (r *run) finish() error {
+	c := &r.sum.Counts
+	if c.RowsScanned != c.RowsInFiles {
+		return fmt.Errorf("coverage: %d rows judged but the footers count %d", c.RowsScanned, c.RowsInFiles)
+	}
+	c.RowsClean = c.RowsScanned - c.RowsFlagged
+	var written int64
+	for _, p := range r.sum.Outputs {
+		written += p.Rows
+	}
+	if written != c.RowsFlagged {
+		return fmt.Errorf("findings: %d rows flagged but %d written", c.RowsFlagged, written)
+	}
+	if c.RowsFlagged > 0 {
+		r.sum.Status = schema.StatusFindings
+	} else {
+		r.sum.Status = schema.StatusClean
+	}
+	return nil
+}
+
+func loadConfig(ctx context.Context, p string, s3o lake.S3Options) (config.Config, *schema.InputFile, error) {
+	if p == "" {
+		return config.Config{}, nil, nil
+	}
+	loc, err := lake.Open(ctx, p, s3o)
+	if err != nil {
+		return config.Config{}, nil, fmt.Errorf("config %s: %w", p, err)
+	}
+	defer loc.Bucket.Close()
+	in, data, err := report.ReadInput(ctx, loc, schema.RoleConfig)
+	if err != nil {
+		return config.Config{}, nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := config.Parse(strings.NewReader(string(data)), p)
+	return cfg, &in, err
+}
+
+func mergeS3(base, over lake.S3Options) lake.S3Options {
+	if over.Endpoint != "" {
+		base.Endpoint = over.Endpoint
+	}
+	if over.PathStyle {
+		base.PathStyle = true
+	}
+	if over.Region != "" {
+		base.Region = over.Region
+	}
+	if over.SSE != "" {
+		base.SSE = over.SSE
+	}
+	if over.SSEKMSKeyID != "" {
+		base.SSEKMSKeyID = over.SSEKMSKeyID
+	}
+	if over.MaxInFlight != 0 {
+		base.MaxInFlight = over.MaxInFlight
+	}
+	return base
+}
+
+func openTables(ctx context.Context, o RunOptions, s3o lake.S3Options) (lookup.Tables, func(), error) {
+	var t lookup.Tables
+	var opened []lake.Location
+	closeAll := func() {
+		for _, l := range opened {
+			l.Bucket.Close()
+		}
+	}
+	open := func(role, raw string) (lake.Location, error) {
+		l, err := lake.Open(ctx, raw, s3o)
+		if err != nil {
+			return l, fmt.Errorf("%s table %s: %w", role, raw, err)
+		}
+		opened = append(opened, l)
+		return l, nil
+	}
+	var err error
+	if t.Ages, err = open(schema.RoleAges, o.Ages); err != nil {
+		closeAll()
+		return t, nil, err
+	}
+	if t.Objections, err = open(schema.RoleObjections, o.Objections); err != nil {
+		closeAll()
+		return t, nil, err
+	}
+	if o.Links != "" {
+		l, err := open(schema.RoleLinks, o.Links)
+		if err != nil {
+			closeAll()
+			return t, nil, err
+		}
+		t.Links = &l
+	}
+	return t, closeAll, nil
+}
+
+// skipped reports whether a key relative to the snapshot folder is left
+// out of the corpus: any element that starts with _ or . (Spark's _SUCCESS
+// and _temporary/, Hadoop's .crc files), and anything not *.parquet.
+func skipped(rel string) bool {
+	for _, e := range strings.Split(rel, "/") {
+		if strings.HasPrefix(e, "_") || strings.HasPrefix(e, ".") {
+			return true
+		}
+	}
+	return !strings.HasSuffix(strings.ToLower(path.Base(rel)), ".parquet")
+}
+
+// listCorpus lists the Parquet files of a snapshot folder and checks its
+// _SUCCESS marker.
+func listCorpus(ctx context.Context, loc lake.Location, allowUnmarked bool) ([]lake.Object, error) {
+	all, err := loc.Files(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	marked := false
+	var files []lake.Object
+	for _, f := range all {
+		rel := loc.Rel(f.Key)
+		if rel == "_SUCCESS" {
+			marked = true
+		}
+		if skipped(rel) {
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(all) == 1 && all[0].Key == loc.Key {
+		return nil, fmt.Errorf("corpus %s: is a file; give the snapshot folder", loc.Raw)
+	}
+	if !marked && !allowUnmarked {
+		return nil, fmt.Errorf("corpus %s: no _SUCCESS marker: the export is incomplete (give --allow-unmarked to audit it anyway)", loc.Raw)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("corpus %s: no Parquet files in the snapshot", loc.Raw)
+	}
+	return files, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
+// oneLine folds an error onto one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+var _ = scan.Columns{}

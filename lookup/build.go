@@ -1,0 +1,412 @@
+package lookup
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/corpus-audit/corpus-audit/lake"
+	"github.com/corpus-audit/corpus-audit/policy"
+	"github.com/corpus-audit/corpus-audit/schema"
+)
+
+// Tables names the lookup tables. Each Location names one file or a
+// folder/prefix of .parquet and .csv files. Links is optional (nil: no
+// account links; every account is its own group).
+type Tables struct {
+	Ages, Objections lake.Location
+	Links            *lake.Location
+}
+
+// Options are the snapshot and policy settings the index is resolved for.
+type Options struct {
+	// SnapshotAt is the instant objections are judged at.
+	SnapshotAt time.Time
+	// Policy gives AdultAge and ObjectionGrace.
+	Policy policy.Policy
+	// MinCreatedAt, when set, is the earliest created_at in the corpus:
+	// birth dates are only kept for accounts whose adult-from instant
+	// (policy.AdultFrom) is after it (others can never be minors in this
+	// corpus); the rest are kept only as "age known", with Facts.AdultFrom
+	// math.MinInt64. nil keeps every birth date.
+	MinCreatedAt *time.Time
+}
+
+// Build reads the tables and builds the index. It returns one InputFile per
+// file read (objections, then links, then ages). Any file it cannot read,
+// any missing column, column of the wrong type, null key or unparsable value
+// is an error naming the file (and the column and 0-based row where there
+// is one).
+//
+// Column types: account_id and accounts_center_id int64 or int32;
+// birth_date DATE (a TIMESTAMP birth_date is refused: the day it means
+// depends on a time zone); objected_at and withdrawn_at TIMESTAMP of any
+// unit, or INT96. account_id, accounts_center_id and objected_at must not
+// be null.
+func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile, error) {
+	if o.SnapshotAt.IsZero() {
+		return nil, nil, errors.New("lookup: snapshot time not set")
+	}
+	if o.Policy.AdultAge <= 0 || o.Policy.AdultAge > 150 {
+		return nil, nil, fmt.Errorf("lookup: adult age %d out of range 1..150", o.Policy.AdultAge)
+	}
+	if o.Policy.ObjectionGrace < 0 {
+		return nil, nil, fmt.Errorf("lookup: objection grace %s is negative", o.Policy.ObjectionGrace)
+	}
+	ix := &Index{}
+	var inputs []schema.InputFile
+
+	// Objections first: links are only worth resolving against them.
+	objectors, in, err := readObjections(ctx, t.Objections, o, &ix.stats)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputs = append(inputs, in...)
+
+	var links []link
+	if t.Links != nil {
+		links, in, err = readLinks(ctx, *t.Links, &ix.stats)
+		if err != nil {
+			return nil, nil, err
+		}
+		inputs = append(inputs, in...)
+	}
+	ix.resolveObjected(objectors, links)
+	links = nil
+
+	in, err = ix.readAges(ctx, t.Ages, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	inputs = append(inputs, in...)
+
+	ix.stats.Objectors = int64(len(objectors))
+	ix.stats.ObjectedAccounts = int64(len(ix.entries))
+	ix.stats.Bytes = ix.bytes()
+	return ix, inputs, nil
+}
+
+// objector is an account with an effective objection and its earliest
+// effective objected_at (micros).
+type objector struct {
+	id int64
+	at int64
+}
+
+// readObjections returns the accounts with an effective objection, sorted
+// by id.
+func readObjections(ctx context.Context, loc lake.Location, o Options, st *Stats) ([]objector, []schema.InputFile, error) {
+	var out []objector
+	in, err := readTable(ctx, loc, objectionsSpec, func(b *batch) error {
+		ids, at, wd := b.cols[0].ids, b.cols[1].times, b.cols[2]
+		for i := 0; i < b.n; i++ {
+			var w *time.Time
+			if wd.valid[i] {
+				w = &wd.times[i]
+			}
+			if policy.Effective(at[i], w, o.SnapshotAt, o.Policy.ObjectionGrace) {
+				out = append(out, objector{ids[i], at[i].UnixMicro()})
+			}
+		}
+		st.ObjectionRows += int64(b.n)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(out, func(a, b objector) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.at, b.at))
+	})
+	// Keep the earliest objection of each account (the first after sorting).
+	out = slices.CompactFunc(out, func(a, b objector) bool { return a.id == b.id })
+	return slices.Clip(out), in, nil
+}
+
+// link is one row of the links table. While components are computed,
+// centre is replaced by the centre's dense index.
+type link struct {
+	account, centre int64
+}
+
+func readLinks(ctx context.Context, loc lake.Location, st *Stats) ([]link, []schema.InputFile, error) {
+	var out []link
+	in, err := readTable(ctx, loc, linksSpec, func(b *batch) error {
+		a, c := b.cols[0].ids, b.cols[1].ids
+		if out == nil {
+			out = make([]link, 0, max(b.n, 1024))
+		}
+		for i := 0; i < b.n; i++ {
+			out = append(out, link{a[i], c[i]})
+		}
+		st.LinkRows += int64(b.n)
+		return nil
+	})
+	return out, in, err
+}
+
+// resolveObjected computes, once, every account that is objected and its
+// evidence, and fills ix.obj and ix.entries. It reorders links.
+func (ix *Index) resolveObjected(objectors []objector, links []link) {
+	st := &ix.stats
+	var entries []objEntry
+	var ids []int64
+
+	// Dense centre indexes, then sort by account.
+	slices.SortFunc(links, func(a, b link) int {
+		return cmp.Or(cmp.Compare(a.centre, b.centre), cmp.Compare(a.account, b.account))
+	})
+	links = slices.Compact(links)
+	var centres []int64
+	for i := range links {
+		if len(centres) == 0 || centres[len(centres)-1] != links[i].centre {
+			centres = append(centres, links[i].centre)
+		}
+		links[i].centre = int64(len(centres) - 1)
+	}
+	st.Centres = int64(len(centres))
+	slices.SortFunc(links, func(a, b link) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.centre, b.centre))
+	})
+
+	// Union-find over centres: an account in several centres joins them.
+	uf := newUnionFind(len(centres))
+	for i := 0; i < len(links); {
+		j := i + 1
+		for j < len(links) && links[j].account == links[i].account {
+			uf.union(int32(links[i].centre), int32(links[j].centre))
+			j++
+		}
+		st.LinkedAccounts++
+		i = j
+	}
+	for c := range centres {
+		if uf.find(int32(c)) == int32(c) {
+			st.Components++
+		}
+	}
+
+	// The smallest objector of each component (objectors are sorted).
+	compObj := make([]int32, len(centres))
+	for i := range compObj {
+		compObj[i] = -1
+	}
+	for oi, o := range objectors {
+		k, ok := slices.BinarySearchFunc(links, o.id, func(l link, id int64) int { return cmp.Compare(l.account, id) })
+		if !ok {
+			continue
+		}
+		r := uf.find(int32(links[k].centre))
+		if compObj[r] < 0 {
+			compObj[r] = int32(oi)
+			st.ObjectedComponents++
+		}
+	}
+
+	// Merge the linked accounts (sorted, each run's first link is its
+	// smallest centre) with the objectors (sorted).
+	oi := 0
+	emitObjectorsBelow := func(id int64, inclusive bool) {
+		for oi < len(objectors) && (objectors[oi].id < id || inclusive && objectors[oi].id == id) {
+			ids = append(ids, objectors[oi].id)
+			entries = append(entries, objEntry{objector: objectors[oi].id, at: objectors[oi].at})
+			oi++
+		}
+	}
+	for i := 0; i < len(links); {
+		a := links[i].account
+		j := i + 1
+		for j < len(links) && links[j].account == a {
+			j++
+		}
+		emitObjectorsBelow(a, false)
+		if oi < len(objectors) && objectors[oi].id == a {
+			emitObjectorsBelow(a, true) // objected itself
+		} else if ci := compObj[uf.find(int32(links[i].centre))]; ci >= 0 {
+			ob := objectors[ci]
+			ids = append(ids, a)
+			entries = append(entries, objEntry{objector: ob.id, at: ob.at, centre: centres[links[i].centre], hasCentre: true})
+		}
+		i = j
+	}
+	emitObjectorsBelow(math.MaxInt64, true)
+
+	ix.entries = slices.Clip(entries)
+	ix.obj = newObjTable(len(ids))
+	for i, id := range ids {
+		ix.obj.put(id, uint32(i+1))
+	}
+}
+
+// unionFind is a disjoint-set forest over dense int32 indexes, with union
+// by size and path halving.
+type unionFind struct {
+	parent, size []int32
+}
+
+func newUnionFind(n int) *unionFind {
+	u := &unionFind{parent: make([]int32, n), size: make([]int32, n)}
+	for i := range u.parent {
+		u.parent[i] = int32(i)
+		u.size[i] = 1
+	}
+	return u
+}
+
+func (u *unionFind) find(x int32) int32 {
+	for u.parent[x] != x {
+		u.parent[x] = u.parent[u.parent[x]]
+		x = u.parent[x]
+	}
+	return x
+}
+
+func (u *unionFind) union(a, b int32) {
+	a, b = u.find(a), u.find(b)
+	if a == b {
+		return
+	}
+	if u.size[a] < u.size[b] {
+		a, b = b, a
+	}
+	u.parent[b] = a
+	u.size[a] += u.size[b]
+}
+
+// minBirthDay is the first day birth codes stand for when every birth date
+// is kept: 1900-01-01.
+const minBirthDay = -25567
+
+// keptFrom returns the first birth day whose adult-from instant is after
+// minCreated: accounts born that day or later can be minors in a corpus
+// whose rows are all created at or after minCreated.
+func keptFrom(minCreated time.Time, age int) int32 {
+	m := minCreated.UnixMicro()
+	// AdultFrom(d) <= d's midnight + age*366 days, so this start is safe.
+	d := int32(minCreated.Unix()/86400) - int32(age)*366 - 2
+	for policy.AdultFrom(d, age) <= m {
+		d++
+	}
+	return d
+}
+
+// readAges reads the ages table into ix.ages and the birth-date tables.
+func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]schema.InputFile, error) {
+	ab := ix.newAgesBuilder(o)
+	in, err := readTable(ctx, loc, agesSpec, func(b *batch) error {
+		ids, births := b.cols[0].ids, b.cols[1]
+		for i := 0; i < b.n; i++ {
+			if !births.valid[i] {
+				ix.stats.NullBirthRows++
+				continue // only null birth dates: age unknown
+			}
+			ab.add(ids[i], births.dates[i])
+		}
+		ix.stats.AgeRows += int64(b.n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ab.finish()
+	return in, nil
+}
+
+// agesBuilder turns ages rows with a birth date into ix.ages and the
+// birth-date side tables.
+type agesBuilder struct {
+	ix   *Index
+	age  int
+	base int64
+	sb   *ageSetBuilder
+}
+
+func (ix *Index) newAgesBuilder(o Options) *agesBuilder {
+	ix.codeBase = minBirthDay
+	if o.MinCreatedAt != nil {
+		ix.prune = true
+		ix.codeBase = keptFrom(*o.MinCreatedAt, o.Policy.AdultAge)
+	}
+	ix.lowBirth, ix.highBirth = map[int64]int32{}, map[int64]int32{}
+	return &agesBuilder{ix: ix, age: o.Policy.AdultAge, base: int64(ix.codeBase), sb: newAgeSetBuilder()}
+}
+
+func keepMax(m map[int64]int32, id int64, d int32) {
+	if old, ok := m[id]; !ok || d > old {
+		m[id] = d
+	}
+}
+
+// add records one ages row with a non-null birth date.
+func (ab *agesBuilder) add(id int64, d int32) {
+	ix := ab.ix
+	var code uint64
+	switch off := int64(d) - ab.base; {
+	case off < 0:
+		code = 0
+		if !ix.prune {
+			keepMax(ix.lowBirth, id, d)
+		}
+	case off < codeSpan:
+		code = uint64(off) + 1
+	default:
+		code = codeHigh
+		keepMax(ix.highBirth, id, d)
+	}
+	ab.sb.add(id, code)
+}
+
+// finish builds the set and the tables that depend on it.
+func (ab *agesBuilder) finish() {
+	ix, st, age := ab.ix, &ab.ix.stats, ab.age
+	ix.ages = ab.sb.build()
+	ab.sb = nil
+	st.Accounts = ix.ages.n
+
+	// Side tables: drop accounts whose counted birth date is elsewhere.
+	for id := range ix.lowBirth {
+		if code, _ := ix.ages.find(mix(uint64(id))); code != 0 {
+			delete(ix.lowBirth, id)
+		}
+	}
+	ix.lowAdult = make(map[int64]int64, len(ix.lowBirth))
+	for id, d := range ix.lowBirth {
+		ix.lowAdult[id] = policy.AdultFrom(d, age)
+	}
+	ix.highAdult = make(map[int64]int64, len(ix.highBirth))
+	for id, d := range ix.highBirth {
+		ix.highAdult[id] = policy.AdultFrom(d, age)
+	}
+
+	// AdultFrom by code, up to the largest code in use; count kept dates.
+	maxCode := uint64(0)
+	for _, g := range ix.ages.groups {
+		for _, r := range g {
+			code := r & 0xFFFF
+			if code != 0 || !ix.prune {
+				st.BirthDatesKept++
+			}
+			if code != codeHigh {
+				maxCode = max(maxCode, code)
+			}
+		}
+	}
+	ix.adultTab = make([]int64, maxCode+1)
+	for c := uint64(1); c <= maxCode; c++ {
+		ix.adultTab[c] = policy.AdultFrom(ix.codeBase+int32(c)-1, age)
+	}
+}
+
+// bytes approximates the memory the index holds.
+func (ix *Index) bytes() int64 {
+	const mapEntry = 48 // rough cost of one small map entry
+	n := ix.ages.bytes()
+	n += int64(cap(ix.adultTab)) * 8
+	n += int64(len(ix.lowBirth)+len(ix.lowAdult)+len(ix.highBirth)+len(ix.highAdult)) * mapEntry
+	n += int64(len(ix.obj.slots)) * 16
+	n += int64(cap(ix.entries)) * 32
+	return n
+}

@@ -1,0 +1,401 @@
+// Package lookup reads the ages, objections and account-link tables (Parquet
+// or CSV, through the lake abstraction, with Apache Arrow) and builds the
+// compact in-memory Index the corpus scan probes once per row.
+//
+// Build resolves everything that does not depend on the corpus row before
+// the scan: the most recent birth date of every account, which accounts can
+// still be minors in the corpus's time span, and the set of accounts whose
+// group (connected component of the account-link graph) holds an effective
+// objection. Index.Facts is then one probe of a hashed, bucketed set of
+// accounts plus one probe of a small open-addressing table, and does not
+// allocate.
+//
+// # Memory
+//
+// The "age known" accounts live in a quotient set: each account id is
+// mixed by a bijective 64-bit hash h; the top b bits of h pick a bucket
+// (b >= 16, about four to eight accounts per bucket), and each account is
+// one uint64 record holding the low 48 bits of h and a 16-bit birth code
+// (see ageSet). That is 8 bytes per account plus 4 bytes per bucket, about
+// 8.5-9 bytes per account in all: 400 million accounts take about 3.5 GB.
+// Birth dates live in the same record, so keeping them costs nothing extra.
+//
+// While building, the ages rows are held as those same 8-byte records
+// (rows with a null birth date are not held at all), split by the top 16
+// bits of h into 65,536 partitions that are sorted and de-duplicated one at
+// a time; the peak is about 9 bytes per non-null ages row. Account links
+// are held as 16-byte (account, centre) pairs while the connected components
+// are computed and released before the ages table is read.
+package lookup
+
+import (
+	"math"
+	"math/bits"
+	"slices"
+
+	"github.com/corpus-audit/corpus-audit/policy"
+)
+
+// Index is what the lookup tables know of every account, resolved for one
+// snapshot and policy. It is immutable after Build and safe for concurrent
+// use.
+type Index struct {
+	ages ageSet
+
+	// prune: birth codes of 0 mean "born too early to be a minor in this
+	// corpus" (Options.MinCreatedAt was set). Otherwise code 0 means "born
+	// before codeBase" and lowBirth has the date.
+	prune    bool
+	codeBase int32   // the day birth code 1 stands for
+	adultTab []int64 // AdultFrom by birth code, for codes 1..len-1
+	lowBirth map[int64]int32
+	lowAdult map[int64]int64
+	// highBirth: accounts with code codeHigh (born after the code range).
+	highBirth map[int64]int32
+	highAdult map[int64]int64
+
+	obj     objTable
+	entries []objEntry
+
+	stats Stats
+}
+
+// Stats describes an Index.
+type Stats struct {
+	// Accounts is the number of accounts with at least one non-null birth
+	// date (BirthKnown).
+	Accounts int64 `json:"accounts"`
+	// BirthDatesKept is the number of those whose birth date is kept
+	// because they can be minors in the corpus (all of them when
+	// Options.MinCreatedAt is nil).
+	BirthDatesKept int64 `json:"birth_dates_kept"`
+	// AgeRows and NullBirthRows count the rows of the ages table, and those
+	// among them with a null birth date.
+	AgeRows       int64 `json:"age_rows"`
+	NullBirthRows int64 `json:"null_birth_rows"`
+	// ObjectionRows counts the objections table's rows; Objectors the
+	// accounts with at least one effective objection.
+	ObjectionRows int64 `json:"objection_rows"`
+	Objectors     int64 `json:"objectors"`
+	// ObjectedAccounts is the number of accounts for which Facts reports
+	// Objected: the objectors and every account linked to one.
+	ObjectedAccounts int64 `json:"objected_accounts"`
+	// LinkRows, LinkedAccounts and Centres describe the links table;
+	// Components is the number of connected components of the link graph
+	// and ObjectedComponents those holding an effective objection.
+	LinkRows           int64 `json:"link_rows"`
+	LinkedAccounts     int64 `json:"linked_accounts"`
+	Centres            int64 `json:"centres"`
+	Components         int64 `json:"components"`
+	ObjectedComponents int64 `json:"objected_components"`
+	// Bytes approximates the memory held by the index's structures.
+	Bytes int64 `json:"bytes"`
+}
+
+// Evidence is what supports a finding's minor and objected categories.
+// Nil fields are written as null.
+type Evidence struct {
+	// BirthDate is the author's counted (most recent) birth date, in days
+	// since 1970-01-01, when the index kept it.
+	BirthDate *int32
+	// ObjectionAccountID is the account whose objection counts: the author
+	// itself if it objected effectively, else the smallest objecting account
+	// in its group.
+	ObjectionAccountID *int64
+	// ObjectedAt is that account's earliest effective objected_at, in
+	// microseconds since the epoch, UTC.
+	ObjectedAt *int64
+	// AccountsCenterID is null when the author objected itself, else the
+	// smallest accounts centre the author belongs to.
+	AccountsCenterID *int64
+}
+
+// objEntry is the evidence for one objected account.
+type objEntry struct {
+	objector  int64
+	at        int64 // micros
+	centre    int64
+	hasCentre bool
+}
+
+// Facts returns what the tables know of author. It is the scan's hot path:
+// it does not allocate.
+//
+// For an account whose birth date was not kept (it turned AdultAge before
+// Options.MinCreatedAt), AdultFrom is math.MinInt64: no corpus row of it
+// can be a minor's.
+func (ix *Index) Facts(author int64) policy.Facts {
+	var f policy.Facts
+	h := mix(uint64(author))
+	if code, ok := ix.ages.find(h); ok {
+		f.BirthKnown = true
+		f.AdultFrom = ix.adultFrom(author, code)
+	}
+	f.Objected = ix.obj.find(author, h) != 0
+	return f
+}
+
+func (ix *Index) adultFrom(author int64, code uint64) int64 {
+	switch {
+	case code == 0:
+		if ix.prune {
+			return math.MinInt64
+		}
+		return ix.lowAdult[author]
+	case code == codeHigh:
+		return ix.highAdult[author]
+	default:
+		return ix.adultTab[code]
+	}
+}
+
+// birth returns the kept birth date of an account with the given code.
+func (ix *Index) birth(author int64, code uint64) (int32, bool) {
+	switch {
+	case code == 0:
+		if ix.prune {
+			return 0, false
+		}
+		d, ok := ix.lowBirth[author]
+		return d, ok
+	case code == codeHigh:
+		d, ok := ix.highBirth[author]
+		return d, ok
+	default:
+		return ix.codeBase + int32(code) - 1, true
+	}
+}
+
+// Evidence returns the evidence for author's minor and objected
+// categories. It allocates; call it only for flagged rows.
+func (ix *Index) Evidence(author int64) Evidence {
+	var e Evidence
+	h := mix(uint64(author))
+	if code, ok := ix.ages.find(h); ok {
+		if d, ok := ix.birth(author, code); ok {
+			e.BirthDate = &d
+		}
+	}
+	if i := ix.obj.find(author, h); i != 0 {
+		en := ix.entries[i-1]
+		o, at := en.objector, en.at
+		e.ObjectionAccountID, e.ObjectedAt = &o, &at
+		if en.hasCentre {
+			c := en.centre
+			e.AccountsCenterID = &c
+		}
+	}
+	return e
+}
+
+// Stats describes the index.
+func (ix *Index) Stats() Stats { return ix.stats }
+
+// mix is a bijection of uint64 with good avalanche (MurmurHash3's fmix64):
+// every step is invertible, so distinct keys have distinct hashes.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// Birth codes: the low 16 bits of an ageSet record.
+const (
+	// codeHigh marks a birth date after the code range; the date is in a
+	// side table.
+	codeHigh = 0xFFFF
+	// codeSpan is the number of days codes 1..codeHigh-1 stand for.
+	codeSpan = codeHigh - 1
+)
+
+// ageSet is an exact set of account ids with a 16-bit code each.
+//
+// h = mix(id). The top b bits of h (b >= 16) select a bucket; buckets are
+// grouped by the top 8 bits of h into 256 groups, each a sorted []uint64 of
+// records h<<16 | code (the low 48 bits of h, then the code). The top 16
+// bits of h are implied by the bucket, so a record and its bucket identify
+// h, and h identifies the id. off holds, for every group, the start of each
+// of its buckets plus an end marker: bucket lb of group g spans
+// groups[g][off[g*stride+lb]:off[g*stride+lb+1]].
+type ageSet struct {
+	b      uint   // bucket bits
+	shift  uint   // 64 - b
+	bmask  uint64 // buckets per group - 1
+	stride uint64 // buckets per group + 1
+	off    []uint32
+	groups [256][]uint64
+	n      int64
+}
+
+// find returns the code of the account whose hash is h.
+func (s *ageSet) find(h uint64) (uint64, bool) {
+	if s.off == nil {
+		return 0, false
+	}
+	g := h >> 56
+	o := g*s.stride + (h>>s.shift)&s.bmask
+	lo, hi := int(s.off[o]), int(s.off[o+1])
+	recs := s.groups[g]
+	want := h << 16
+	// A bucket's records are sorted and spread uniformly over its range of
+	// hashes: start at the interpolated position, usually within a few
+	// records of the answer, in the same cache line.
+	i := lo + int((uint64(hi-lo)*(h<<s.b>>32))>>32)
+	if i < hi && recs[i] < want {
+		for i++; i < hi && recs[i] < want; i++ {
+		}
+	} else {
+		for i > lo && recs[i-1] >= want {
+			i--
+		}
+	}
+	if i < hi && recs[i]^want <= 0xFFFF {
+		return recs[i] & 0xFFFF, true
+	}
+	return 0, false
+}
+
+// bytes approximates the memory the set holds.
+func (s *ageSet) bytes() int64 {
+	n := int64(len(s.off)) * 4
+	for _, g := range s.groups {
+		n += int64(cap(g)) * 8
+	}
+	return n
+}
+
+// bucketTarget is the most records a bucket holds on average. Larger
+// buckets make the bucket index smaller (4/bucketTarget bytes per account)
+// and so more likely to be in the CPU cache; find interpolates within the
+// bucket, so their size costs little.
+var bucketTarget int64 = 128
+
+// ageSetBuilder collects records and turns them into an ageSet.
+type ageSetBuilder struct {
+	parts [][]uint64 // by the top 16 bits of h
+}
+
+func newAgeSetBuilder() *ageSetBuilder {
+	return &ageSetBuilder{parts: make([][]uint64, 1<<16)}
+}
+
+// add records one (account, code) row. Several rows for one account keep
+// the largest code.
+func (b *ageSetBuilder) add(id int64, code uint64) {
+	h := mix(uint64(id))
+	p := h >> 48
+	b.parts[p] = append(b.parts[p], h<<16|code)
+}
+
+// build sorts and de-duplicates the partitions one at a time, lays them out
+// in groups and releases them. The builder is empty afterwards.
+func (b *ageSetBuilder) build() ageSet {
+	var n int64
+	for p, s := range b.parts {
+		if len(s) == 0 {
+			continue
+		}
+		sortUint64(s)
+		w := 0
+		for _, r := range s {
+			if w > 0 && s[w-1]>>16 == r>>16 {
+				s[w-1] = r // sorted: r has the larger code
+				continue
+			}
+			s[w] = r
+			w++
+		}
+		b.parts[p] = s[:w]
+		n += int64(w)
+	}
+	// Buckets of bucketTarget/2 to bucketTarget records.
+	nb := uint64((n + bucketTarget - 1) / bucketTarget)
+	bb := bits.Len64(nb - 1)
+	if nb == 0 {
+		bb = 0
+	}
+	bb = min(max(bb, 16), 32)
+	s := ageSet{b: uint(bb), shift: uint(64 - bb), n: n}
+	bpg := uint64(1) << (bb - 8)
+	s.bmask = bpg - 1
+	s.stride = bpg + 1
+	s.off = make([]uint32, 256*s.stride)
+	for g := uint64(0); g < 256; g++ {
+		size := 0
+		for p := g << 8; p < (g+1)<<8; p++ {
+			size += len(b.parts[p])
+		}
+		recs := make([]uint64, 0, size)
+		off := s.off[g*s.stride : (g+1)*s.stride]
+		for p := g << 8; p < (g+1)<<8; p++ {
+			for _, r := range b.parts[p] {
+				h := p<<48 | r>>16
+				off[(h>>s.shift)&s.bmask+1]++
+			}
+			recs = append(recs, b.parts[p]...)
+			b.parts[p] = nil
+		}
+		for i := 1; i < len(off); i++ {
+			off[i] += off[i-1]
+		}
+		s.groups[g] = recs
+	}
+	b.parts = nil
+	return s
+}
+
+func sortUint64(s []uint64) { slices.Sort(s) }
+
+// objTable maps objected account ids to 1-based indexes into
+// Index.entries, by open addressing with linear probing at a load of at
+// most one half. Index 0 marks an empty slot.
+type objTable struct {
+	slots []objSlot
+	mask  uint64
+}
+
+type objSlot struct {
+	key int64
+	idx uint32
+}
+
+func newObjTable(n int) objTable {
+	if n == 0 {
+		return objTable{}
+	}
+	size := uint64(8)
+	for size < uint64(2*n) {
+		size <<= 1
+	}
+	return objTable{slots: make([]objSlot, size), mask: size - 1}
+}
+
+// put inserts key with idx (>= 1); keys are distinct.
+func (t *objTable) put(key int64, idx uint32) {
+	i := mix(uint64(key)) & t.mask
+	for t.slots[i].idx != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = objSlot{key: key, idx: idx}
+}
+
+// find returns the index stored for key (whose hash is h), or 0.
+func (t *objTable) find(key int64, h uint64) uint32 {
+	if len(t.slots) == 0 {
+		return 0
+	}
+	i := h & t.mask
+	for {
+		s := &t.slots[i]
+		if s.idx == 0 {
+			return 0
+		}
+		if s.key == key {
+			return s.idx
+		}
+		i = (i + 1) & t.mask
+	}
+}

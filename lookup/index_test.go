@@ -1,0 +1,237 @@
+package lookup
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/corpus-audit/corpus-audit/policy"
+)
+
+// TestIndexAgainstModel builds indexes from random rows and compares every
+// answer with a plain map model of the rules.
+func TestIndexAgainstModel(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		accounts   int
+		rows       int
+		minCreated *time.Time
+	}{
+		{"small, all dates", 50, 200, nil},
+		{"dense duplicates, pruned", 2000, 20000, ptr(ts("2015-06-01T00:00:00Z"))},
+		{"many accounts, all dates", 300000, 400000, nil},
+		{"many accounts, pruned", 300000, 400000, ptr(ts("2019-12-31T23:59:59.999999Z"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(tc.accounts)))
+			ids := make([]int64, tc.accounts)
+			for i := range ids {
+				switch i % 4 {
+				case 0:
+					ids[i] = int64(rng.Uint64()) // any 64-bit value
+				case 1:
+					ids[i] = int64(i) // dense small ids
+				case 2:
+					ids[i] = -int64(i) - 1
+				default:
+					ids[i] = int64(i) << 40 // equal low bits
+				}
+			}
+			ids[0], ids[1] = math.MinInt64, math.MaxInt64
+			o := testOptions()
+			o.MinCreatedAt = tc.minCreated
+			ix := &Index{}
+			ab := ix.newAgesBuilder(o)
+			model := map[int64]int32{}
+			for r := 0; r < tc.rows; r++ {
+				id := ids[rng.IntN(len(ids))]
+				var d int32
+				switch rng.IntN(20) {
+				case 0:
+					d = int32(rng.IntN(200000)) - 100000 // far past or future
+				case 1:
+					d = minBirthDay - 1 + int32(rng.IntN(3))
+				default:
+					d = day("1960-01-01") + int32(rng.IntN(60*366))
+				}
+				ab.add(id, d)
+				if old, ok := model[id]; !ok || d > old {
+					model[id] = d
+				}
+			}
+			ab.finish()
+			if ix.Stats().Accounts != int64(len(model)) {
+				t.Errorf("Accounts = %d, want %d", ix.Stats().Accounts, len(model))
+			}
+			kept := int64(0)
+			check := func(id int64) {
+				d, known := model[id]
+				f := ix.Facts(id)
+				e := ix.Evidence(id)
+				if f.BirthKnown != known {
+					t.Fatalf("id %d: BirthKnown %v, want %v", id, f.BirthKnown, known)
+				}
+				if !known {
+					if e.BirthDate != nil {
+						t.Fatalf("id %d: unknown but has a birth date", id)
+					}
+					return
+				}
+				adult := policy.AdultFrom(d, o.Policy.AdultAge)
+				keep := tc.minCreated == nil || adult > tc.minCreated.UnixMicro()
+				if keep {
+					kept++
+					if f.AdultFrom != adult || e.BirthDate == nil || *e.BirthDate != d {
+						t.Fatalf("id %d born %d: AdultFrom %d birth %s, want %d %d", id, d, f.AdultFrom, ptrStr(e.BirthDate), adult, d)
+					}
+				} else if f.AdultFrom != math.MinInt64 || e.BirthDate != nil {
+					t.Fatalf("id %d born %d: not pruned", id, d)
+				}
+			}
+			for id := range model {
+				check(id)
+			}
+			for i := 0; i < 100000; i++ {
+				id := int64(rng.Uint64())
+				if i%2 == 0 {
+					id = ids[rng.IntN(len(ids))] ^ 1<<uint(rng.IntN(64)) // near misses
+				}
+				if _, ok := model[id]; !ok {
+					check(id)
+				}
+			}
+			if ix.Stats().BirthDatesKept != kept {
+				t.Errorf("BirthDatesKept = %d, want %d", ix.Stats().BirthDatesKept, kept)
+			}
+		})
+	}
+}
+
+func TestMixIsInjectiveOnSamples(t *testing.T) {
+	seen := map[uint64]uint64{}
+	for _, x := range []uint64{0, 1, math.MaxUint64, 1 << 63, 1<<63 - 1} {
+		seen[mix(x)] = x
+	}
+	for i := uint64(0); i < 200000; i++ {
+		for _, x := range []uint64{i, i << 32, ^i} {
+			if y, ok := seen[mix(x)]; ok && y != x {
+				t.Fatalf("mix(%d) == mix(%d)", x, y)
+			}
+			seen[mix(x)] = x
+		}
+	}
+}
+
+// benchIndex builds an index of n accounts with random ids, every tenth a
+// possible minor and every hundredth objected, and probe keys: 90% known
+// accounts, 10% unknown.
+func benchIndex(b *testing.B, n int) (*Index, []int64, []int64) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(rng.Uint64() >> 1)
+	}
+	mc := ts("2020-01-01T00:00:00Z")
+	o := testOptions()
+	o.MinCreatedAt = &mc
+	ix := &Index{}
+	ab := ix.newAgesBuilder(o)
+	var objs []objector
+	for i, id := range ids {
+		d := day("1970-01-01") + int32(rng.IntN(30*365))
+		if i%10 == 0 {
+			d = day("2005-01-01") + int32(rng.IntN(10*365))
+		}
+		ab.add(id, d)
+		if i%100 == 0 {
+			objs = append(objs, objector{id, 1})
+		}
+	}
+	ab.finish()
+	slicesSortObjectors(objs)
+	ix.resolveObjected(objs, nil)
+	ix.stats.Bytes = ix.bytes()
+	probes := make([]int64, 1<<22)
+	for i := range probes {
+		if i%10 == 0 {
+			probes[i] = int64(rng.Uint64())
+		} else {
+			probes[i] = ids[rng.IntN(n)]
+		}
+	}
+	return ix, probes, ids
+}
+
+func slicesSortObjectors(o []objector) {
+	slices.SortFunc(o, func(a, b objector) int { return cmp.Compare(a.id, b.id) })
+}
+
+var sinkFacts policy.Facts
+
+// BenchmarkFacts probes a 5M-account index in random order.
+func BenchmarkFacts(b *testing.B) {
+	ix, probes, _ := benchIndex(b, 5_000_000)
+	st := ix.Stats()
+	b.ReportMetric(float64(st.Bytes)/float64(st.Accounts), "B/account")
+	mask := len(probes) - 1
+	b.ResetTimer()
+	var known int
+	for i := 0; i < b.N; i++ {
+		f := ix.Facts(probes[i&mask])
+		if f.BirthKnown {
+			known++
+		}
+		sinkFacts = f
+	}
+	if b.N > len(probes) && known < b.N/2 {
+		b.Fatalf("only %d of %d probes known", known, b.N)
+	}
+}
+
+// BenchmarkFactsMap is the baseline: the same probes against Go maps.
+func BenchmarkFactsMap(b *testing.B) {
+	ix, probes, ids := benchIndex(b, 5_000_000)
+	born := make(map[int64]int64, len(ids))
+	objected := map[int64]struct{}{}
+	for _, id := range ids {
+		f := ix.Facts(id)
+		born[id] = f.AdultFrom
+		if f.Objected {
+			objected[id] = struct{}{}
+		}
+	}
+	mask := len(probes) - 1
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := probes[i&mask]
+		var f policy.Facts
+		f.AdultFrom, f.BirthKnown = born[k]
+		_, f.Objected = objected[k]
+		sinkFacts = f
+	}
+}
+
+// BenchmarkRandomLoad calibrates the machine: one dependent-free random
+// load from a 40 MB array per op, the floor for any probe of a structure
+// that size.
+func BenchmarkRandomLoad(b *testing.B) {
+	a := make([]uint64, 5_000_000)
+	for i := range a {
+		a[i] = uint64(i)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	idx := make([]uint32, 1<<22)
+	for i := range idx {
+		idx[i] = uint32(rng.IntN(len(a)))
+	}
+	mask := len(idx) - 1
+	b.ResetTimer()
+	var s uint64
+	for i := 0; i < b.N; i++ {
+		s += a[idx[i&mask]]
+	}
+	sinkFacts.AdultFrom = int64(s)
+}

@@ -1,0 +1,559 @@
+package lookup
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	stdcsv "encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/csv"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/corpus-audit/corpus-audit/lake"
+	"github.com/corpus-audit/corpus-audit/schema"
+)
+
+// Reading tunables.
+const (
+	batchRows      = 64 << 10 // rows per record batch
+	parquetBufSize = 4 << 20  // buffered-stream size for Parquet column chunks
+	csvBufSize     = 4 << 20  // read size for CSV files
+	hashBufSize    = 4 << 20  // read size when hashing a file
+)
+
+// kind is the type a table column is read as.
+type kind uint8
+
+const (
+	kindID   kind = iota // int64 (Parquet INT64 or INT32); CSV: decimal integer
+	kindDate             // days since the epoch (Parquet DATE); CSV: YYYY-MM-DD
+	kindTime             // an instant (Parquet TIMESTAMP of any unit, or INT96); CSV: see parseTimestamp
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindID:
+		return "int64 or int32"
+	case kindDate:
+		return "DATE (date32)"
+	default:
+		return "TIMESTAMP"
+	}
+}
+
+// colSpec is one column a table must have.
+type colSpec struct {
+	name     string
+	kind     kind
+	nullable bool
+}
+
+// tableSpec is one lookup table.
+type tableSpec struct {
+	role string // schema.RoleAges etc.
+	cols []colSpec
+}
+
+var (
+	agesSpec = tableSpec{schema.RoleAges, []colSpec{
+		{schema.ColAccountID, kindID, false},
+		{schema.ColBirthDate, kindDate, true},
+	}}
+	objectionsSpec = tableSpec{schema.RoleObjections, []colSpec{
+		{schema.ColAccountID, kindID, false},
+		{schema.ColObjectedAt, kindTime, false},
+		{schema.ColWithdrawnAt, kindTime, true},
+	}}
+	linksSpec = tableSpec{schema.RoleLinks, []colSpec{
+		{schema.ColAccountID, kindID, false},
+		{schema.ColAccountsCenterID, kindID, false},
+	}}
+)
+
+// column holds one batch of one column, converted. Only the slice of the
+// column's kind is used; valid is set for nullable columns.
+type column struct {
+	ids   []int64
+	dates []int32
+	times []time.Time
+	valid []bool
+}
+
+// batch is a run of consecutive rows of one file, columns in the order of
+// the tableSpec. Non-nullable columns have no nulls.
+type batch struct {
+	n    int
+	cols []column
+}
+
+func (b *batch) reset(n int) {
+	b.n = n
+	for i := range b.cols {
+		c := &b.cols[i]
+		c.ids, c.dates, c.times, c.valid = c.ids[:0], c.dates[:0], c.times[:0], c.valid[:0]
+	}
+}
+
+// tableFile is one file of a table, as listed.
+type tableFile struct {
+	obj     lake.Object
+	uri     string
+	parquet bool
+}
+
+// listTable lists the files a location names, skipping names that start
+// with "_" or "." (such as _SUCCESS or .crc files). It fails on any other
+// file that is not .parquet or .csv, and when there is no file at all.
+func listTable(ctx context.Context, role string, loc lake.Location) ([]tableFile, error) {
+	if loc.Bucket == nil {
+		return nil, fmt.Errorf("%s table: no location", role)
+	}
+	objs, err := loc.Files(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s table %s: %w", role, loc.Raw, err)
+	}
+	var out []tableFile
+	for _, o := range objs {
+		base := path.Base(o.Key)
+		if strings.HasPrefix(base, "_") || strings.HasPrefix(base, ".") {
+			continue
+		}
+		uri := loc.URI(o.Key)
+		ext := strings.ToLower(path.Ext(base))
+		switch ext {
+		case ".parquet", ".csv":
+		default:
+			return nil, fmt.Errorf("%s: not a Parquet or CSV file", uri)
+		}
+		out = append(out, tableFile{obj: o, uri: uri, parquet: ext == ".parquet"})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s table %s: no Parquet or CSV files found", role, loc.Raw)
+	}
+	return out, nil
+}
+
+// readTable reads every file of a table and calls fn for each batch of
+// rows. It returns one InputFile per file.
+func readTable(ctx context.Context, loc lake.Location, spec tableSpec, fn func(*batch) error) ([]schema.InputFile, error) {
+	files, err := listTable(ctx, spec.role, loc)
+	if err != nil {
+		return nil, err
+	}
+	_, local := loc.Bucket.(*lake.Local)
+	var out []schema.InputFile
+	for _, f := range files {
+		in := schema.InputFile{
+			Role:      spec.role,
+			Path:      f.uri,
+			Size:      f.obj.Attrs.Size,
+			ETag:      f.obj.Attrs.ETag,
+			VersionID: f.obj.Attrs.VersionID,
+		}
+		ra := lake.NewReaderAt(ctx, loc.Bucket, f.obj.Key, f.obj.Attrs)
+		var h hash.Hash
+		if local {
+			h = sha256.New()
+		}
+		if f.parquet {
+			in.Rows, err = readParquet(ctx, f.uri, ra, spec, fn)
+			if err == nil && h != nil {
+				err = hashAll(h, ra)
+			}
+		} else {
+			in.Rows, err = readCSV(ctx, f.uri, ra, spec, h, fn)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h != nil {
+			in.SHA256 = hex.EncodeToString(h.Sum(nil))
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// hashAll streams the whole (pinned) object through h.
+func hashAll(h hash.Hash, ra *lake.ReaderAt) error {
+	buf := make([]byte, hashBufSize)
+	_, err := io.CopyBuffer(h, io.NewSectionReader(ra, 0, ra.Size()), buf)
+	return err
+}
+
+// recoverInto turns a panic in a reader library into an error naming uri.
+func recoverInto(err *error, uri string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: unreadable (reader panicked: %v)", uri, r)
+	}
+}
+
+var parquetMagic = []byte("PAR1")
+
+// readParquet reads the spec's columns of one Parquet file in record
+// batches and returns its row count.
+func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec, fn func(*batch) error) (rows int64, err error) {
+	defer recoverInto(&err, uri)
+	size := ra.Size()
+	if size < 12 {
+		return 0, fmt.Errorf("%s: not a Parquet file (only %d bytes)", uri, size)
+	}
+	var head, tail [4]byte
+	if _, err := ra.ReadAt(head[:], 0); err != nil {
+		return 0, fmt.Errorf("%s: %w", uri, err)
+	}
+	if _, err := ra.ReadAt(tail[:], size-4); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("%s: %w", uri, err)
+	}
+	if !bytes.Equal(head[:], parquetMagic) {
+		return 0, fmt.Errorf("%s: not a Parquet file (no PAR1 magic at the start)", uri)
+	}
+	if !bytes.Equal(tail[:], parquetMagic) {
+		return 0, fmt.Errorf("%s: not a Parquet file or truncated (no PAR1 magic at the end)", uri)
+	}
+
+	mem := memory.NewGoAllocator()
+	props := parquet.NewReaderProperties(mem)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = parquetBufSize
+	pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, size), file.WithReadProps(props))
+	if err != nil {
+		return 0, fmt.Errorf("%s: reading Parquet footer: %w", uri, err)
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	sc := md.Schema
+
+	// Find each column among the top-level leaves, by exact name.
+	indices := make([]int, len(spec.cols))
+	for i, c := range spec.cols {
+		indices[i] = -1
+		for j := 0; j < sc.NumColumns(); j++ {
+			col := sc.Column(j)
+			if col.Path() != c.name {
+				continue
+			}
+			if indices[i] >= 0 {
+				return 0, fmt.Errorf("%s: column %s appears more than once", uri, c.name)
+			}
+			if col.MaxRepetitionLevel() > 0 {
+				return 0, fmt.Errorf("%s: column %s: is repeated, want a single %s", uri, c.name, c.kind)
+			}
+			indices[i] = j
+		}
+		if indices[i] < 0 {
+			return 0, fmt.Errorf("%s: missing column %s", uri, c.name)
+		}
+	}
+
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
+	if err != nil {
+		return 0, fmt.Errorf("%s: reading Parquet schema: %w", uri, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, indices, nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", uri, err)
+	}
+	defer rr.Release()
+
+	// Map the record's fields to the spec's columns and check their types.
+	fields := rr.Schema().Fields()
+	pos := make([]int, len(spec.cols))
+	for i, c := range spec.cols {
+		pos[i] = -1
+		for j, f := range fields {
+			if f.Name == c.name {
+				pos[i] = j
+			}
+		}
+		if pos[i] < 0 {
+			return 0, fmt.Errorf("%s: missing column %s", uri, c.name)
+		}
+		if err := checkArrowType(c, fields[pos[i]].Type); err != nil {
+			return 0, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+		}
+	}
+
+	b := &batch{cols: make([]column, len(spec.cols))}
+	for rr.Next() {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
+		rec := rr.Record()
+		n := int(rec.NumRows())
+		b.reset(n)
+		for i, c := range spec.cols {
+			if err := convertArrow(&b.cols[i], c, rec.Column(pos[i]), n); err != nil {
+				var re rowErr
+				if errors.As(err, &re) {
+					return rows, fmt.Errorf("%s: column %s, row %d: %s", uri, c.name, rows+int64(re.row), re.msg)
+				}
+				return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+			}
+		}
+		if err := fn(b); err != nil {
+			return rows, fmt.Errorf("%s: %w", uri, err)
+		}
+		rows += int64(n)
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return rows, fmt.Errorf("%s: reading Parquet data after row %d: %w", uri, rows, err)
+	}
+	if want := md.NumRows; rows != want {
+		return rows, fmt.Errorf("%s: read %d rows, the footer says %d", uri, rows, want)
+	}
+	return rows, nil
+}
+
+// checkArrowType reports whether t can be read as c's kind.
+func checkArrowType(c colSpec, t arrow.DataType) error {
+	ok := false
+	switch c.kind {
+	case kindID:
+		ok = t.ID() == arrow.INT64 || t.ID() == arrow.INT32
+	case kindDate:
+		// A TIMESTAMP birth date is refused rather than truncated to a day:
+		// which day it means depends on a time zone the file does not give.
+		ok = t.ID() == arrow.DATE32
+	case kindTime:
+		ok = t.ID() == arrow.TIMESTAMP
+	}
+	if !ok {
+		return fmt.Errorf("type %s, want %s", t, c.kind)
+	}
+	return nil
+}
+
+// rowErr is a conversion error at a row of the current batch.
+type rowErr struct {
+	row int
+	msg string
+}
+
+func (e rowErr) Error() string { return fmt.Sprintf("row %d: %s", e.row, e.msg) }
+
+// convertArrow converts one Arrow column of n rows into dst.
+func convertArrow(dst *column, c colSpec, a arrow.Array, n int) error {
+	if a.Len() != n {
+		return fmt.Errorf("has %d values in a batch of %d rows", a.Len(), n)
+	}
+	nulls := a.NullN() > 0
+	if nulls && !c.nullable {
+		for j := 0; j < n; j++ {
+			if a.IsNull(j) {
+				return rowErr{j, "null value"}
+			}
+		}
+	}
+	if c.nullable {
+		for j := 0; j < n; j++ {
+			dst.valid = append(dst.valid, !nulls || a.IsValid(j))
+		}
+	}
+	switch c.kind {
+	case kindID:
+		switch a := a.(type) {
+		case *array.Int64:
+			dst.ids = append(dst.ids, a.Int64Values()...)
+		case *array.Int32:
+			for _, v := range a.Int32Values() {
+				dst.ids = append(dst.ids, int64(v))
+			}
+		default:
+			return fmt.Errorf("unexpected array %T", a)
+		}
+	case kindDate:
+		a, ok := a.(*array.Date32)
+		if !ok {
+			return fmt.Errorf("unexpected array %T", a)
+		}
+		for _, v := range a.Date32Values() {
+			dst.dates = append(dst.dates, int32(v))
+		}
+	case kindTime:
+		a, ok := a.(*array.Timestamp)
+		if !ok {
+			return fmt.Errorf("unexpected array %T", a)
+		}
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		for _, v := range a.TimestampValues() {
+			dst.times = append(dst.times, timeOf(int64(v), unit))
+		}
+	}
+	return nil
+}
+
+// timeOf converts a timestamp value to a time.Time in UTC. Values without a
+// time zone are taken as UTC too.
+func timeOf(v int64, unit arrow.TimeUnit) time.Time {
+	switch unit {
+	case arrow.Second:
+		return time.Unix(v, 0).UTC()
+	case arrow.Millisecond:
+		return time.UnixMilli(v).UTC()
+	case arrow.Microsecond:
+		return time.UnixMicro(v).UTC()
+	default:
+		return time.Unix(0, v).UTC()
+	}
+}
+
+// readCSV reads one CSV file with a header row and returns its row count.
+// Every needed column is read as a string by Arrow and parsed here, so that
+// errors can name the row and the column. Extra columns are ignored. If h is
+// not nil the whole file is streamed through it.
+func readCSV(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec, h hash.Hash, fn func(*batch) error) (rows int64, err error) {
+	defer recoverInto(&err, uri)
+	var src io.Reader = io.NewSectionReader(ra, 0, ra.Size())
+	if h != nil {
+		src = io.TeeReader(src, h)
+	}
+	br := bufio.NewReaderSize(src, csvBufSize)
+	// A UTF-8 byte-order mark would otherwise become part of the first
+	// column's name.
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	names := make([]string, len(spec.cols))
+	types := make(map[string]arrow.DataType, len(spec.cols))
+	for i, c := range spec.cols {
+		names[i] = c.name
+		types[c.name] = arrow.BinaryTypes.String
+	}
+	r := csv.NewInferringReader(br,
+		csv.WithHeader(true),
+		csv.WithChunk(batchRows),
+		csv.WithIncludeColumns(names),
+		csv.WithColumnTypes(types),
+		csv.WithNullReader(false),
+	)
+	defer r.Release()
+
+	b := &batch{cols: make([]column, len(spec.cols))}
+	for r.Next() {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
+		rec := r.Record()
+		n := int(rec.NumRows())
+		b.reset(n)
+		for i, c := range spec.cols {
+			col, ok := rec.Column(i).(*array.String)
+			if !ok {
+				return rows, fmt.Errorf("%s: column %s: read as %s, not as text", uri, c.name, rec.Column(i).DataType())
+			}
+			if err := convertText(&b.cols[i], c, col, n); err != nil {
+				var re rowErr
+				if errors.As(err, &re) {
+					return rows, fmt.Errorf("%s: column %s, row %d: %s", uri, c.name, rows+int64(re.row), re.msg)
+				}
+				return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+			}
+		}
+		if err := fn(b); err != nil {
+			return rows, fmt.Errorf("%s: %w", uri, err)
+		}
+		rows += int64(n)
+		if r.Err() != nil {
+			break
+		}
+	}
+	if err := r.Err(); err != nil {
+		if rows == 0 && errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("%s: empty CSV file (a header row is required)", uri)
+		}
+		var pe *csvParseError
+		if errors.As(err, &pe) {
+			return rows, fmt.Errorf("%s: row %d: %v", uri, rows, pe.Err)
+		}
+		if errors.Is(err, csv.ErrMismatchFields) && strings.Contains(err.Error(), "doesn't exist") {
+			return rows, fmt.Errorf("%s: missing column %s", uri, missingCSVColumn(err.Error(), names))
+		}
+		return rows, fmt.Errorf("%s: after row %d: %w", uri, rows, err)
+	}
+	if h != nil {
+		// Hash whatever the CSV reader did not consume.
+		if _, err := io.Copy(io.Discard, br); err != nil {
+			return rows, fmt.Errorf("%s: %w", uri, err)
+		}
+	}
+	return rows, nil
+}
+
+// csvParseError is encoding/csv's error for a malformed record.
+type csvParseError = stdcsv.ParseError
+
+// missingCSVColumn picks the column Arrow's error names.
+func missingCSVColumn(msg string, names []string) string {
+	for _, n := range names {
+		if strings.Contains(msg, "'"+n+"'") {
+			return n
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+// convertText parses one text column of n rows into dst. An empty field
+// (after trimming white space) is null.
+func convertText(dst *column, c colSpec, a *array.String, n int) error {
+	if a.Len() != n {
+		return fmt.Errorf("has %d values in a batch of %d rows", a.Len(), n)
+	}
+	for j := 0; j < n; j++ {
+		s := ""
+		if a.IsValid(j) {
+			s = strings.TrimSpace(a.Value(j))
+		}
+		null := s == ""
+		if null && !c.nullable {
+			return rowErr{j, "null (empty) value"}
+		}
+		if c.nullable {
+			dst.valid = append(dst.valid, !null)
+		}
+		switch c.kind {
+		case kindID:
+			var v int64
+			if !null {
+				var err error
+				if v, err = parseID(s); err != nil {
+					return rowErr{j, err.Error()}
+				}
+			}
+			dst.ids = append(dst.ids, v)
+		case kindDate:
+			var v int32
+			if !null {
+				var err error
+				if v, err = parseDate(s); err != nil {
+					return rowErr{j, err.Error()}
+				}
+			}
+			dst.dates = append(dst.dates, v)
+		case kindTime:
+			var v time.Time
+			if !null {
+				var err error
+				if v, err = parseTimestamp(s); err != nil {
+					return rowErr{j, err.Error()}
+				}
+			}
+			dst.times = append(dst.times, v)
+		}
+	}
+	return nil
+}

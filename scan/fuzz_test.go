@@ -1,0 +1,95 @@
+package scan
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// FuzzOpen feeds arbitrary bytes to Open and ReadRowGroup: they must return
+// a row group or an *Error, never panic, hang or allocate without bound.
+// Each input is read twice: with the default column names, and with each
+// role mapped onto the first column of the file whose type it accepts (so
+// that mutations of the parquet-testing seeds reach the page decoders).
+//
+//	go test ./scan -run '^$' -fuzz FuzzOpen -fuzztime 60s
+func FuzzOpen(f *testing.F) {
+	// Keep fuzzed inputs cheap: a tiny file may legitimately claim millions
+	// of RLE-coded rows.
+	defer func(r int64, p int32) { maxRowGroupRows, maxPageSize = r, p }(maxRowGroupRows, maxPageSize)
+	maxRowGroupRows, maxPageSize = 1<<16, 4<<20
+
+	files, _ := filepath.Glob(filepath.Join(parquetTesting, "*", "*.parquet"))
+	for _, fn := range files {
+		if data, err := os.ReadFile(fn); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add(writePG(f, pgCase{nullable: true, strEnc: &parquet.RLEDictionary, intEnc: &parquet.Plain, codec: &parquet.Snappy}.columns(sampleRows(40, true, false)),
+		40, 20, parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(256)))
+	f.Add(writePG(f, pgCase{strEnc: &parquet.Plain, intEnc: &parquet.Plain, pageV: 1}.columns(sampleRows(30, false, true)),
+		30, 0, parquet.Compression(&parquet.Lz4Raw), parquet.DataPageVersion(1)))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		check := func(err error) {
+			var se *Error
+			if err != nil && !errors.As(err, &se) {
+				t.Fatalf("error %v (%T) is not a *scan.Error", err, err)
+			}
+		}
+		readAllGroups := func(file *File) {
+			var b Batch
+			for i := 0; i < file.NumRowGroups(); i++ {
+				if err := file.ReadRowGroup(i, &b); err != nil {
+					check(err)
+					continue
+				}
+				if int64(b.N) != file.RowGroupRows(i) || len(b.Author) != b.N || len(b.Created) != b.N ||
+					len(b.Platform.Codes) != b.N || len(b.ContentID.Valid) != b.N {
+					t.Fatalf("row group %d: inconsistent batch (N=%d)", i, b.N)
+				}
+			}
+		}
+		r := bytes.NewReader(data)
+		file, err := Open(r, int64(len(data)), "fuzz.parquet", defaultCols)
+		check(err)
+		if err == nil {
+			readAllGroups(file)
+		}
+		if m, ok := pickColumns(data); ok {
+			file, err := open(r, int64(len(data)), "fuzz.parquet", m)
+			check(err)
+			if err == nil {
+				readAllGroups(file)
+			}
+		}
+	})
+}
+
+// pickColumns maps each role onto the first top-level column of the file
+// whose type the role accepts (roles with none stay absent).
+func pickColumns(data []byte) (m [numRoles]string, ok bool) {
+	f, err := open(bytes.NewReader(data), int64(len(data)), "fuzz.parquet", m)
+	if err != nil {
+		return m, false
+	}
+	tops, err := topLevel(f.meta, f.pf.Root())
+	if err != nil {
+		return m, false
+	}
+	for role := range m {
+		for _, tc := range tops {
+			if tc.el.Type.Valid {
+				if _, accepted := classify(role, tc.el); accepted {
+					m[role], ok = tc.el.Name, true
+					break
+				}
+			}
+		}
+	}
+	return m, ok
+}

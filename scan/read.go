@@ -1,0 +1,484 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// I/O tuning for ReadRowGroup.
+const (
+	// coalesceGap: column chunks closer than this are fetched with one read
+	// (the bytes in between are read and dropped). On S3 a GET costs about
+	// as much as transferring a megabyte.
+	coalesceGap = 1 << 20
+	// maxParallelReads bounds the ranged reads in flight per row group.
+	maxParallelReads = 4
+)
+
+// scratch is the reusable state of a Batch (see Batch.sc).
+type scratch struct {
+	// The row group the batch holds, for ReadRow.
+	held    bool
+	owner   *File
+	ownerRG int
+
+	bufs   [][]byte         // one per coalesced range
+	plain  [numRoles][]byte // compressed chunks, rewritten uncompressed
+	mem    memReader
+	ranges []byteRange
+	st     [numRoles]colState
+}
+
+// ReadRowGroup decodes row group i into b, reusing b's slices, and sets
+// b.File, b.RowGroup, b.FirstRow and b.N. On error b.N is 0 and the rest of
+// b is unspecified. Every error is an *Error naming the file, row group and,
+// where known, the column and row.
+//
+// The six column chunks are fetched with one ReadAt per run of chunks less
+// than 1 MiB apart (up to four reads in parallel), then decoded from memory.
+// Each column must yield exactly the row group's row count.
+func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
+	cur := -1 // role being decoded, for errors out of panics
+	defer func() {
+		if p := recover(); p != nil {
+			col := ""
+			if cur >= 0 {
+				col = f.cols[cur].name
+			}
+			err = &Error{File: f.name, Column: col, RowGroup: i, Row: -1,
+				Err: fmt.Errorf("malformed data: the decoder failed (%v)", p)}
+		}
+		if err != nil {
+			b.N = 0
+			if b.sc != nil {
+				b.sc.held = false
+			}
+		}
+	}()
+	if i < 0 || i >= len(f.meta.RowGroups) {
+		return &Error{File: f.name, RowGroup: i, Row: -1,
+			Err: fmt.Errorf("no such row group: the file has %d", len(f.meta.RowGroups))}
+	}
+	if b.sc == nil {
+		b.sc = new(scratch)
+	}
+	sc := b.sc
+	sc.held = false
+	n := int(f.meta.RowGroups[i].NumRows)
+	b.File, b.RowGroup, b.FirstRow, b.N = f.name, i, f.firstRow[i], n
+
+	if err := f.fetch(i, sc); err != nil {
+		return err
+	}
+	// Page headers are checked before anything is sized by the row count.
+	if err := f.prepare(i, sc); err != nil {
+		return err
+	}
+	b.reset(n, !f.cols[roleContentID].absent && f.cols[roleContentID].kind != kIDString)
+	chunks := f.pf.RowGroups()[i].ColumnChunks()
+	var plainChunks []parquet.ColumnChunk
+	if f.plain != nil {
+		plainChunks = f.plain.RowGroups()[i].ColumnChunks()
+	}
+	for role := range f.cols {
+		cur = role
+		c := &f.cols[role]
+		if c.absent {
+			b.fillNulls(role, n)
+			continue
+		}
+		chunk := chunks[c.leaf]
+		if c.rewrite {
+			chunk = plainChunks[c.leaf]
+		}
+		cc, ok := chunk.(*parquet.FileColumnChunk)
+		if !ok {
+			return f.errf(role, i, -1, "internal error: unexpected column chunk type %T", chunk)
+		}
+		if err := f.decodeColumn(role, i, cc, b); err != nil {
+			return err
+		}
+	}
+	sc.held, sc.owner, sc.ownerRG = true, f, i
+	return nil
+}
+
+// ReadRow decodes the row group holding row rowInFile into b (unless b
+// already holds it, as left by ReadRowGroup or ReadRow on f) and returns
+// the row's index in b.
+func (f *File) ReadRow(rowInFile int64, b *Batch) (idx int, err error) {
+	if rowInFile < 0 || rowInFile >= f.NumRows() {
+		return 0, &Error{File: f.name, RowGroup: -1, Row: rowInFile,
+			Err: fmt.Errorf("no such row: the file has %d rows", f.NumRows())}
+	}
+	// The first row group whose end is past the row.
+	rg := sort.Search(len(f.meta.RowGroups), func(k int) bool { return f.firstRow[k+1] > rowInFile })
+	if sc := b.sc; sc == nil || !sc.held || sc.owner != f || sc.ownerRG != rg || b.File != f.name || b.RowGroup != rg {
+		if err := f.ReadRowGroup(rg, b); err != nil {
+			return 0, err
+		}
+	}
+	return int(rowInFile - b.FirstRow), nil
+}
+
+// reset empties b's columns keeping their memory, with room for n rows.
+func (b *Batch) reset(n int, intIDs bool) {
+	b.ContentID.IsInt = intIDs
+	b.ContentID.Int = slices.Grow(b.ContentID.Int[:0], boolInt(intIDs)*n)
+	b.ContentID.Data = b.ContentID.Data[:0]
+	b.ContentID.Offsets = slices.Grow(b.ContentID.Offsets[:0], boolInt(!intIDs)*(n+1))
+	if !intIDs {
+		b.ContentID.Offsets = append(b.ContentID.Offsets, 0)
+	}
+	b.ContentID.Valid = slices.Grow(b.ContentID.Valid[:0], n)
+	b.Author = slices.Grow(b.Author[:0], n)
+	b.AuthorValid = slices.Grow(b.AuthorValid[:0], n)
+	b.Created = slices.Grow(b.Created[:0], n)
+	b.CreatedValid = slices.Grow(b.CreatedValid[:0], n)
+	for _, s := range []*Strings{&b.Platform, &b.ContentType, &b.Visibility} {
+		s.Codes = slices.Grow(s.Codes[:0], n)
+		clear(s.Dict) // let the old strings go
+		s.Dict = s.Dict[:0]
+	}
+}
+
+// fillNulls sets an absent role's column to n nulls.
+func (b *Batch) fillNulls(role, n int) {
+	switch role {
+	case roleContentID:
+		b.ContentID.Valid = appendFill(b.ContentID.Valid, n, false)
+		b.ContentID.Offsets = append(b.ContentID.Offsets, make([]int32, n)...)
+	case roleAuthorID:
+		b.Author = append(b.Author, make([]int64, n)...)
+		b.AuthorValid = appendFill(b.AuthorValid, n, false)
+	case roleCreatedAt:
+		b.Created = append(b.Created, make([]int64, n)...)
+		b.CreatedValid = appendFill(b.CreatedValid, n, false)
+	default:
+		s := &b.Platform
+		if role == roleContentType {
+			s = &b.ContentType
+		} else if role == roleVisibility {
+			s = &b.Visibility
+		}
+		for range n {
+			s.Codes = append(s.Codes, -1)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (f *File) errf(role, rg int, row int64, format string, args ...any) error {
+	return f.wrap(role, rg, row, fmt.Errorf(format, args...))
+}
+
+func (f *File) wrap(role, rg int, row int64, err error) error {
+	col := ""
+	if role >= 0 {
+		col = f.cols[role].name
+	}
+	return &Error{File: f.name, Column: col, RowGroup: rg, Row: row, Err: err}
+}
+
+// byteRange is a span of the file.
+type byteRange struct{ off, end int64 }
+
+// fetch reads the audit columns' chunks of row group rg into sc.mem.
+func (f *File) fetch(rg int, sc *scratch) error {
+	rs := sc.ranges[:0]
+	for role := range f.cols {
+		if f.cols[role].absent {
+			continue
+		}
+		start, length := f.fetchRange(rg, &f.cols[role])
+		if length > 0 {
+			rs = append(rs, byteRange{start, start + length})
+		}
+	}
+	sort.Slice(rs, func(a, b int) bool { return rs[a].off < rs[b].off })
+	// Coalesce: overlapping (the same chunk mapped twice) or close ranges.
+	merged := rs[:0]
+	for _, r := range rs {
+		if k := len(merged) - 1; k >= 0 && r.off-merged[k].end < coalesceGap {
+			merged[k].end = max(merged[k].end, r.end)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	sc.ranges = merged
+	for len(sc.bufs) < len(merged) {
+		sc.bufs = append(sc.bufs, nil)
+	}
+	sc.mem.segs = sc.mem.segs[:0]
+	for k, r := range merged {
+		// Ranges were checked against the file size at Open.
+		n := int(r.end - r.off)
+		if cap(sc.bufs[k]) < n {
+			sc.bufs[k] = make([]byte, n)
+		}
+		sc.bufs[k] = sc.bufs[k][:n]
+		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: sc.bufs[k]})
+	}
+
+	errs := make([]error, len(merged))
+	read := func(k int) {
+		defer func() {
+			if p := recover(); p != nil {
+				errs[k] = fmt.Errorf("reader failed: %v", p)
+			}
+		}()
+		errs[k] = readFull(f.r, sc.bufs[k], merged[k].off)
+	}
+	if len(merged) == 1 {
+		read(0)
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallelReads)
+		for k := range merged {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				read(k)
+			}()
+		}
+		wg.Wait()
+	}
+	for k, err := range errs {
+		if err != nil {
+			return f.wrap(-1, rg, -1, fmt.Errorf("reading bytes %d-%d: %w", merged[k].off, merged[k].end, err))
+		}
+	}
+	return nil
+}
+
+// segment is fetched bytes of the file at off.
+type segment struct {
+	off     int64
+	data    []byte
+	virtual bool // a rewritten chunk at a virtual offset (see plainFile)
+}
+
+// memReader serves reads at absolute file offsets from fetched segments,
+// so that parquet-go's page reads never reach the underlying reader.
+type memReader struct{ segs []segment }
+
+var errNotFetched = errors.New("read outside the fetched column chunks")
+
+func (m *memReader) ReadAt(p []byte, off int64) (int, error) {
+	for _, s := range m.segs {
+		if off == s.off+int64(len(s.data)) && s.virtual {
+			// The end of a rewritten chunk: its metadata gives only an
+			// upper bound of its size, so its end reads as end of file.
+			return 0, io.EOF
+		}
+		if off >= s.off && off < s.off+int64(len(s.data)) {
+			n := copy(p, s.data[off-s.off:])
+			if n < len(p) {
+				return n, io.EOF
+			}
+			return n, nil
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%w (offset %d)", errNotFetched, off)
+}
+
+// slice returns the fetched bytes [off, off+n).
+func (m *memReader) slice(off, n int64) []byte {
+	for _, s := range m.segs {
+		if off >= s.off && off+n <= s.off+int64(len(s.data)) {
+			return s.data[off-s.off : off-s.off+n]
+		}
+	}
+	return nil
+}
+
+// walkChunk checks the pages of a column chunk before parquet-go decodes
+// it: every header must be well-formed Thrift, every page must fit in the
+// chunk and be at most MaxPageSize uncompressed, and the data pages must
+// hold exactly the row group's row count of values (parquet-go sizes its
+// buffers from these headers, so this is what keeps a corrupt header from
+// turning into a huge allocation).
+//
+// For a compressed chunk it also decompresses every page (see codec.go),
+// verifying page checksums when present, and appends the chunk, rewritten
+// as an uncompressed one, to out: the same pages with sizes updated and
+// checksums dropped. For an uncompressed chunk out is returned unchanged.
+//
+// A padded chunk (see File.padChunks) ends after the page that completes
+// the row count.
+func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([]byte, error) {
+	rows := f.meta.RowGroups[rg].NumRows
+	c := &f.cols[role]
+	codec, rewrite := c.codec, c.rewrite
+	var proto thrift.CompactProtocol
+	var values int64
+	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
+		bad := func(format string, args ...any) error {
+			return f.errf(role, rg, -1, "page %d (offset %d in the column chunk): %s", page, off, fmt.Sprintf(format, args...))
+		}
+		hl, err := checkThrift(chunk[off:])
+		if err != nil {
+			return out, bad("header: %v", err)
+		}
+		var h format.PageHeader
+		if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
+			return out, bad("header: %v", err)
+		}
+		left := len(chunk) - off - hl
+		switch {
+		case h.CompressedPageSize < 0 || int(h.CompressedPageSize) > left:
+			return out, bad("claims %d bytes but the column chunk has %d left", h.CompressedPageSize, left)
+		case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageSize:
+			return out, bad("claims %d bytes uncompressed (at most %d supported)", h.UncompressedPageSize, maxPageSize)
+		}
+		body := chunk[off+hl : off+hl+int(h.CompressedPageSize)]
+		var nv int64
+		levels := 0 // v2: bytes of levels before the (compressed) values
+		compressed := rewrite && codec != format.Uncompressed
+		switch h.Type {
+		case format.DataPage:
+			if !h.DataPageHeader.Valid {
+				return out, bad("data page without its header")
+			}
+			nv = int64(h.DataPageHeader.V.NumValues)
+		case format.DataPageV2:
+			v := &h.DataPageHeaderV2.V
+			if !h.DataPageHeaderV2.Valid {
+				return out, bad("data page v2 without its header")
+			}
+			nv = int64(v.NumValues)
+			lv := int64(v.DefinitionLevelsByteLength) + int64(v.RepetitionLevelsByteLength)
+			if v.NumRows != v.NumValues || v.NumNulls < 0 || v.NumNulls > v.NumValues ||
+				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
+				lv > int64(h.CompressedPageSize) || lv > int64(h.UncompressedPageSize) {
+				return out, bad("inconsistent data page v2 header (values %d, rows %d, nulls %d, level bytes %d+%d, page %d/%d bytes)",
+					v.NumValues, v.NumRows, v.NumNulls, v.RepetitionLevelsByteLength, v.DefinitionLevelsByteLength,
+					h.CompressedPageSize, h.UncompressedPageSize)
+			}
+			levels = int(lv)
+			if v.IsCompressed.Valid && !v.IsCompressed.V {
+				compressed = false
+			}
+		case format.DictionaryPage:
+			if !h.DictionaryPageHeader.Valid {
+				return out, bad("dictionary page without its header")
+			}
+			// Dictionary values are PLAIN: at least one byte each.
+			if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
+				return out, bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
+			}
+		}
+		if nv < 0 {
+			return out, bad("claims %d values", nv)
+		}
+		values += nv
+		if values > rows {
+			return out, f.errf(role, rg, -1, "the column's pages hold more values than the row group's %d rows", rows)
+		}
+		off += hl + int(h.CompressedPageSize)
+		if !rewrite {
+			continue
+		}
+
+		if h.CRC != 0 {
+			if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
+				return out, bad("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(h.CRC), got)
+			}
+		}
+		size := int(h.UncompressedPageSize)
+		if !compressed {
+			// An uncompressed v2 page in a compressed chunk.
+			if size != len(body) {
+				return out, bad("uncompressed page of %d bytes claims %d", len(body), size)
+			}
+		}
+		h.CompressedPageSize = int32(size)
+		h.CRC = 0
+		hdr, err := thrift.Marshal(&proto, &h)
+		if err != nil {
+			return out, bad("re-encoding the header: %v", err)
+		}
+		out = append(out, hdr...)
+		base := len(out)
+		out = slices.Grow(out, size)[:base+size]
+		dst := out[base:]
+		if !compressed {
+			copy(dst, body)
+			continue
+		}
+		copy(dst, body[:levels]) // v2 levels are never compressed
+		if err := decompress(codec, dst[levels:], body[levels:]); err != nil {
+			return out, bad("%v", err)
+		}
+	}
+	if values != rows {
+		return out, f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", values, rows)
+	}
+	return out, nil
+}
+
+// fetchRange is the byte range to fetch for a column chunk: chunkRange,
+// plus padding for PARQUET-816 files (never past the footer).
+func (f *File) fetchRange(rg int, c *column) (start, length int64) {
+	start, length = chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
+	if f.padChunks {
+		length += min(maxDictHeaderSize, f.dataEnd-(start+length))
+	}
+	return start, length
+}
+
+// prepare checks every audit column chunk of row group rg (see walkChunk)
+// and rewrites the compressed ones, adding them to sc.mem at their virtual
+// offsets.
+func (f *File) prepare(rg int, sc *scratch) error {
+	var done [numRoles]bool
+	for role := range f.cols {
+		c := &f.cols[role]
+		if done[role] || c.absent {
+			continue
+		}
+		for r := role + 1; r < numRoles; r++ {
+			if !f.cols[r].absent && f.cols[r].leaf == c.leaf {
+				done[r] = true // the same column mapped twice: one pass is enough
+			}
+		}
+		start, length := f.fetchRange(rg, c)
+		chunk := sc.mem.slice(start, length)
+		if chunk == nil && length > 0 {
+			return f.errf(role, rg, -1, "internal error: column chunk not fetched")
+		}
+		_, unpadded := chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
+		out, err := f.walkChunk(role, rg, chunk, length != unpadded, sc.plain[role][:0])
+		sc.plain[role] = out
+		if err != nil {
+			return err
+		}
+		if c.rewrite {
+			if int64(len(out)) >= virtualStride {
+				return f.errf(role, rg, -1, "column chunk decompresses to %d bytes; too large", len(out))
+			}
+			sc.mem.segs = append(sc.mem.segs, segment{off: virtualOffset(c.leaf), data: out, virtual: true})
+		}
+	}
+	return nil
+}
