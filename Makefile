@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 LDFLAGS := -X main.version=$(VERSION)
 export CORPUS_AUDIT_CACHE := $(CACHE)
 
-.PHONY: all build demo test test-short vet fuzz bench clean
+.PHONY: all build demo test test-short vet fuzz bench bench-build bench-test bench-go clean
 
 all: build
 
@@ -32,8 +32,26 @@ FUZZTIME ?= 30s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-## bench: benchmarks (see README, Performance).
-bench: build
+## bench: corpus-audit against a DuckDB audit of the same generated lake
+## (bench/, a Go module of its own so DuckDB stays out of corpus-audit's).
+## The lake (default 20 M rows, 5 M accounts) is generated once and cached in
+## bench/cache/; results go to bench/results/latest.json. Sizes are flags:
+##   make bench BENCH_FLAGS="-rows 100000000 -accounts 400000000 -runs 3"
+BENCH_FLAGS ?=
+bench: build bench-build
+	bin/corpus-bench $(BENCH_FLAGS)
+
+bench-build:
+	cd bench && $(GO) build -o ../bin/corpus-bench .
+
+## bench-test: the bench harness's own tests (bench/ is a separate module:
+## `make test` does not run them). They need bin/lakegen, and use
+## bin/corpus-audit when it is built.
+bench-test: build
+	cd bench && $(GO) vet ./... && $(GO) test -timeout 20m ./...
+
+## bench-go: Go micro-benchmarks of the scan, lookup and findings packages.
+bench-go: build
 	$(GO) test -run '^$$' -bench . -benchmem ./scan ./lookup ./findings
 
 clean:
