@@ -36,12 +36,12 @@ var benchFile = sync.OnceValue(func() []byte {
 		if state%1000 == 0 {
 			r[au] = parquet.NullValue().Level(0, 0, au)
 		} else {
-			r[au] = parquet.ValueOf(int64(state>>40) % 50_000_000).Level(0, 1, au)
+			r[au] = parquet.ValueOf(int64(state>>40)%50_000_000).Level(0, 1, au)
 		}
 		r[pl] = parquet.ValueOf(platforms[state>>10%4]).Level(0, 1, pl)
 		r[ct] = parquet.ValueOf(contentTypes[state>>20%6]).Level(0, 1, ct)
 		r[vi] = parquet.ValueOf(visibilities[state>>30%4]).Level(0, 1, vi)
-		r[cr] = parquet.ValueOf(int64(1_600_000_000_000_000) + int64(state>>34)).Level(0, 1, cr)
+		r[cr] = parquet.ValueOf(int64(1_600_000_000_000_000)+int64(state>>34)).Level(0, 1, cr)
 		rows = append(rows, r)
 		if len(rows) == cap(rows) {
 			if _, err := w.WriteRows(rows); err != nil {
@@ -60,7 +60,9 @@ var benchFile = sync.OnceValue(func() []byte {
 })
 
 // BenchmarkReadRowGroup decodes every row group of benchFile; it reports
-// rows/s (one goroutine).
+// rows/s (wall time, one goroutine) and rows/cpu-s (rows per second of the
+// process's CPU time, GC included: steadier than wall time on a shared
+// machine).
 //
 //	go test ./scan -run '^$' -bench ReadRowGroup -benchmem
 func BenchmarkReadRowGroup(b *testing.B) {
@@ -74,6 +76,7 @@ func BenchmarkReadRowGroup(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var rows int64
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for i := 0; i < f.NumRowGroups(); i++ {
 			if err := f.ReadRowGroup(i, &batch); err != nil {
@@ -83,4 +86,7 @@ func BenchmarkReadRowGroup(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
+	}
 }

@@ -121,7 +121,8 @@ const maxDictHeaderSize = 100
 //     INT96 as Spark writes it.
 //
 // Columns may be REQUIRED or OPTIONAL. name is the file's URI, used in
-// errors. Every error is an *Error.
+// errors. ReadRowGroup reads from r later, so r must stay usable while the
+// File is. Every error is an *Error.
 func Open(r io.ReaderAt, size int64, name string, cols Columns) (*File, error) {
 	mapped := [numRoles]string{cols.ContentID, cols.AuthorID, cols.Platform,
 		cols.ContentType, cols.Visibility, cols.CreatedAt}

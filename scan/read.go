@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -210,7 +211,7 @@ func (f *File) fetch(rg int, sc *scratch) error {
 			rs = append(rs, byteRange{start, start + length})
 		}
 	}
-	sort.Slice(rs, func(a, b int) bool { return rs[a].off < rs[b].off })
+	slices.SortFunc(rs, func(a, b byteRange) int { return cmp.Compare(a.off, b.off) })
 	// Coalesce: overlapping (the same chunk mapped twice) or close ranges.
 	merged := rs[:0]
 	for _, r := range rs {

@@ -12,13 +12,39 @@
 //		// b.N rows, columns in b.Author, b.Created, ...
 //	}
 //
-// Reading a row group costs one ReadAt per run of nearby column chunks
-// (chunks less than 1 MiB apart are fetched together), so on S3 a row group
-// is one or a few ranged GETs; pages are then decoded from memory.
+// # I/O
 //
-// Scan fails closed: malformed files give an *Error (never a panic, never a
-// silently short or wrong batch). Limits that protect against malformed
-// footers and page headers are listed with MaxRowGroupRows and MaxPageSize.
+// Open reads the end of the file once (twice if the footer is over 64 KiB)
+// and the 4-byte header magic. ReadRowGroup fetches the audit columns'
+// chunks with one ReadAt per run of chunks less than 1 MiB apart (up to
+// four in parallel), so on S3 a row group costs one or a few ranged GETs;
+// pages are then decoded from memory.
+//
+// # Decoding
+//
+// Pages are decoded with parquet-go (FileColumnChunk.PagesFrom, Page.Data,
+// dictionary indexes used directly for the string columns), but scan
+// decompresses compressed pages itself and hands parquet-go uncompressed
+// ones, because parquet-go v0.32.0 silently misreads LZ4_RAW pages and
+// lets other codecs expand without bound (see codec.go). Page checksums
+// (CRC32) are verified when present: by scan for compressed chunks, by
+// parquet-go for uncompressed ones. parquet-testing's
+// datapage_v1-corrupt-checksum.parquet therefore fails with "crc32
+// checksum mismatch in page of column "a"".
+//
+// # Failing closed
+//
+// Malformed input gives an *Error, never a panic, a hang or a short batch:
+// footers and page headers are checked (Thrift structure, offsets and
+// sizes against the file, value counts against the row count) before
+// anything is allocated from them, every column must yield exactly the row
+// group's rows, decompressed pages must have exactly their stated size, and
+// panics inside parquet-go are recovered at the API boundary. (Damage to
+// the values inside a page that has no checksum can decode to wrong values
+// unnoticed; no reader can do better.) Limits: MaxRowGroupRows,
+// MaxPageSize.
+// Files from parquet-mr before 1.2.9, whose chunk sizes leave out the
+// dictionary page header (PARQUET-816), are read as Arrow reads them.
 package scan
 
 import (
