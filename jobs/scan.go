@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -33,10 +34,15 @@ type corpusFile struct {
 // round trip or two).
 func openCorpusFiles(ctx context.Context, loc lake.Location, objs []lake.Object, cols scan.Columns, workers int) ([]corpusFile, error) {
 	out := make([]corpusFile, len(objs))
-	g, ctx := errgroup.WithContext(ctx)
+	// The readers outlive the group: they read the row groups later, so
+	// they hold the run's context, not the group's (cancelled by Wait).
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 8))
 	for i, obj := range objs {
 		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
 			uri := loc.URI(obj.Key)
 			r := lake.NewReaderAt(ctx, loc.Bucket, obj.Key, obj.Attrs)
 			f, err := scan.Open(r, obj.Attrs.Size, uri, cols)
@@ -54,12 +60,9 @@ func openCorpusFiles(ctx context.Context, loc lake.Location, objs []lake.Object,
 // or nil when any file lacks them. The lookup keeps birth dates only for
 // accounts that could be minors after it.
 func minCreated(files []corpusFile) *time.Time {
-	if true {
-		return nil // MINCREATED: pending scan.File.MinCreated
-	}
 	var lo int64
 	for i, f := range files {
-		v, ok := int64(0), false && f.file != nil
+		v, ok := f.file.MinCreated()
 		if !ok {
 			return nil
 		}
@@ -82,8 +85,82 @@ type scanner struct {
 	sink     func(*schema.Finding) error
 	counts   *schema.Counts
 	log      *slog.Logger
+	// minCreated, when set, is the footers' minimum created_at the lookup
+	// pruned birth dates on; a row before it means the statistics lied,
+	// and the audit fails rather than trust the pruning.
+	minCreated *time.Time
 
+	// span, if set, limits file i to row groups [from, to) (a unit of a
+	// sharded or checkpointed run); nil means every row group.
+	span func(i int) (from, to int)
+	// onFile, if set, is called in order, from the ordered sink, after the
+	// last row group of file i was handed to sink. An error stops the scan.
+	onFile func(i int) error
+	// onRowGroup, if set, is called from the ordered sink after each row
+	// group (progress).
+	onRowGroup func(file int, rows int64)
+	// progress, if set, is updated from the ordered sink.
+	progress *Progress
+
+	tally tally
+}
+
+// tally counts findings into a summary's counts, as the scan and the merge
+// of partial results both do.
+type tally struct {
+	c      *schema.Counts
 	groups map[groupKey]int64 // platform × content type × category
+}
+
+func newTally(c *schema.Counts) tally {
+	if c.ByMonth == nil {
+		c.ByMonth = map[string]map[schema.Category]int64{}
+	}
+	return tally{c: c, groups: map[groupKey]int64{}}
+}
+
+// add counts one finding.
+func (t *tally) add(f *schema.Finding) {
+	c := t.c
+	c.RowsFlagged++
+	plat, ct, month := "", "", ""
+	if f.Platform != nil {
+		plat = *f.Platform
+	}
+	if f.ContentType != nil {
+		ct = policy.Normalize(*f.ContentType)
+	}
+	if f.CreatedAt != nil {
+		month = time.UnixMicro(*f.CreatedAt).UTC().Format("2006-01")
+	}
+	bp := mapFor(c.ByPlatform, plat)
+	bm := mapFor(c.ByMonth, month)
+	for _, cat := range f.Categories {
+		c.ByCategory[cat]++
+		bp[cat]++
+		bm[cat]++
+		t.groups[groupKey{plat, ct, cat}]++
+	}
+}
+
+// finish fills ByGroup, sorted.
+func (t *tally) finish() {
+	c := t.c
+	c.ByGroup = c.ByGroup[:0]
+	for k, n := range t.groups {
+		c.ByGroup = append(c.ByGroup, schema.GroupCount{Platform: k.platform, ContentType: k.contentType, Category: k.category, Rows: n})
+	}
+	slices.SortFunc(c.ByGroup, func(a, b schema.GroupCount) int {
+		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.ContentType, b.ContentType), cmp.Compare(a.Category, b.Category))
+	})
+}
+
+// rowGroups returns the row groups of file i the scan covers.
+func (s *scanner) rowGroups(i int) (from, to int) {
+	if s.span != nil {
+		return s.span(i)
+	}
+	return 0, s.files[i].file.NumRowGroups()
 }
 
 type groupKey struct {
@@ -107,17 +184,23 @@ func (s *scanner) run(ctx context.Context) error {
 	defer cancel()
 
 	total := 0
-	for _, f := range s.files {
-		total += f.file.NumRowGroups()
-		s.counts.RowsInFiles += f.file.NumRows()
-	}
-	s.counts.FilesScanned = len(s.files)
-	s.groups = map[groupKey]int64{}
-	s.counts.ByMonth = map[string]map[schema.Category]int64{}
 	s.counts.Files = make([]schema.FileCoverage, len(s.files))
 	for i, f := range s.files {
-		s.counts.Files[i] = schema.FileCoverage{Path: f.uri, RowGroups: f.file.NumRowGroups(), RowsInFooter: f.file.NumRows()}
+		from, to := s.rowGroups(i)
+		total += to - from
+		rows := f.file.NumRows()
+		if s.span != nil {
+			rows = 0
+			for rg := from; rg < to; rg++ {
+				rows += f.file.RowGroupRows(rg)
+			}
+		}
+		s.counts.RowsInFiles += rows
+		s.counts.Files[i] = schema.FileCoverage{Path: f.uri, RowGroups: to - from, RowsInFooter: rows}
 	}
+	s.counts.FilesScanned = len(s.files)
+	s.counts.ByMonth = map[string]map[schema.Category]int64{}
+	s.tally = newTally(s.counts)
 
 	tasks := make(chan task)
 	results := make(chan result, s.workers)
@@ -128,8 +211,9 @@ func (s *scanner) run(ctx context.Context) error {
 	go func() {
 		defer close(tasks)
 		seq := 0
-		for fi, f := range s.files {
-			for rg := range f.file.NumRowGroups() {
+		for fi := range s.files {
+			from, to := s.rowGroups(fi)
+			for rg := from; rg < to; rg++ {
 				select {
 				case inflight <- struct{}{}:
 				case <-ctx.Done():
@@ -190,8 +274,21 @@ func (s *scanner) run(ctx context.Context) error {
 				cancel()
 				continue
 			}
-			if fc := &s.counts.Files[r.task.file]; r.task.rowGroup == fc.RowGroups-1 {
+			if s.onRowGroup != nil {
+				s.onRowGroup(r.task.file, r.rows)
+			}
+			s.progress.rowGroup(r.rows)
+			if _, to := s.rowGroups(r.task.file); r.task.rowGroup == to-1 {
+				fc := &s.counts.Files[r.task.file]
+				s.progress.fileDone(s.files[r.task.file].obj.Attrs.Size)
 				s.log.Info("file audited", "file", fc.Path, "rows", fc.RowsJudged, "flagged", fc.RowsFlagged)
+				if s.onFile != nil {
+					if err := s.onFile(r.task.file); err != nil {
+						firstErr = err
+						cancel()
+						continue
+					}
+				}
 			}
 		}
 	}
@@ -204,13 +301,7 @@ func (s *scanner) run(ctx context.Context) error {
 	if next != total {
 		return fmt.Errorf("coverage: %d of %d row groups judged", next, total)
 	}
-	s.counts.ByGroup = s.counts.ByGroup[:0]
-	for k, n := range s.groups {
-		s.counts.ByGroup = append(s.counts.ByGroup, schema.GroupCount{Platform: k.platform, ContentType: k.contentType, Category: k.category, Rows: n})
-	}
-	slices.SortFunc(s.counts.ByGroup, func(a, b schema.GroupCount) int {
-		return cmp.Or(cmp.Compare(a.Platform, b.Platform), cmp.Compare(a.ContentType, b.ContentType), cmp.Compare(a.Category, b.Category))
-	})
+	s.tally.finish()
 	return nil
 }
 
@@ -223,25 +314,7 @@ func (s *scanner) write(r result) error {
 	fc.RowsFlagged += int64(len(r.findings))
 	for i := range r.findings {
 		f := &r.findings[i]
-		c.RowsFlagged++
-		plat, ct, month := "", "", ""
-		if f.Platform != nil {
-			plat = *f.Platform
-		}
-		if f.ContentType != nil {
-			ct = policy.Normalize(*f.ContentType)
-		}
-		if f.CreatedAt != nil {
-			month = time.UnixMicro(*f.CreatedAt).UTC().Format("2006-01")
-		}
-		bp := mapFor(c.ByPlatform, plat)
-		bm := mapFor(c.ByMonth, month)
-		for _, cat := range f.Categories {
-			c.ByCategory[cat]++
-			bp[cat]++
-			bm[cat]++
-			s.groups[groupKey{plat, ct, cat}]++
-		}
+		s.tally.add(f)
 		if err := s.sink(f); err != nil {
 			return err
 		}
@@ -295,7 +368,16 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	for _, v := range b.Visibility.Dict {
 		j.public = append(j.public, s.policy.IsPublic(v, true))
 	}
+	floor := int64(math.MinInt64)
+	if s.minCreated != nil {
+		floor = s.minCreated.UnixMicro()
+	}
 	for i := 0; i < b.N; i++ {
+		if b.CreatedValid[i] && b.Created[i] < floor {
+			res.err = &scan.Error{File: f.uri, Column: "created_at", RowGroup: t.rowGroup, Row: b.FirstRow + int64(i),
+				Err: fmt.Errorf("value %s is before the minimum the footer statistics give (%s): the file's statistics are wrong", time.UnixMicro(b.Created[i]).UTC(), s.minCreated)}
+			return res
+		}
 		row := policy.Row{
 			AuthorValid:  b.AuthorValid[i],
 			Author:       b.Author[i],
@@ -396,6 +478,10 @@ func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, ha
 			}
 			if a.ETag != f.obj.Attrs.ETag {
 				return &lake.ObjectError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w (etag %s, pinned %s)", lake.ErrChanged, a.ETag, f.obj.Attrs.ETag)}
+			}
+			if in.VersionID == "" {
+				// S3 listings carry no version IDs; HEAD does.
+				in.VersionID = a.VersionID
 			}
 			out[i] = in
 			return nil
