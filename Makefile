@@ -56,3 +56,21 @@ bench-go: build
 
 clean:
 	rm -rf bin demo
+
+## bench-s3: the audit of one generated lake from local disk and from the
+## loopback S3 test server (versitygw; corpus, tables and outputs on S3),
+## alternately, BENCH_S3_RUNS runs each: rows/s, MB/s of corpus and the
+## S3/local wall-time ratio (target <= 1.5x). The lake is generated once
+## into $(CACHE)/bench-s3/. Sizes and logs:
+##   make bench-s3 BENCH_S3_ROWS=20000000 BENCH_S3_FILES=20 BENCH_S3_RUNS=5 BENCH_S3_LOG=1
+.PHONY: bench-s3
+BENCH_S3_ROWS  ?= 5000000
+BENCH_S3_FILES ?= 10
+BENCH_S3_RUNS  ?= 3
+BENCH_S3_LOG   ?=
+bench-s3:
+	scripts/install-s3-server.sh
+	CORPUS_AUDIT_BENCH_S3=1 CORPUS_AUDIT_BENCH_S3_ROWS=$(BENCH_S3_ROWS) \
+	CORPUS_AUDIT_BENCH_S3_FILES=$(BENCH_S3_FILES) CORPUS_AUDIT_BENCH_S3_RUNS=$(BENCH_S3_RUNS) \
+	CORPUS_AUDIT_BENCH_S3_LOG=$(BENCH_S3_LOG) \
+		$(GO) test -run '^TestBenchS3$$' -count=1 -v -timeout 60m ./jobs

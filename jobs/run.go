@@ -50,6 +50,10 @@ type RunOptions struct {
 	PseudonymKeyFile string
 	SignKeyFile      string
 
+	// Progress, if set, is updated as the scan goes (files, rows, bytes),
+	// for a progress display.
+	Progress *Progress
+
 	Log     *slog.Logger
 	Version string
 	// Now is the clock (tests set it); default time.Now.
@@ -64,6 +68,14 @@ var ErrUsage = errors.New("usage")
 // opened, a summary is written, also when the run fails (status
 // incomplete, with the error); findings files of a failed run are removed.
 func Run(ctx context.Context, o RunOptions) (schema.Summary, error) {
+	return runWith(ctx, o, (*run).audit)
+}
+
+// runWith is Run with the audit itself (everything between clearing the
+// output folder and the coverage check) given as audit: a plain scan, or
+// the merge of partial results (sharded and checkpointed runs). Summary,
+// reports and manifest are written the same way for both.
+func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context) error) (schema.Summary, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -89,7 +101,7 @@ func Run(ctx context.Context, o RunOptions) (schema.Summary, error) {
 	defer out.Bucket.Close()
 
 	r := &run{o: o, out: out, sum: &sum}
-	err = r.audit(ctx)
+	err = audit(r, ctx)
 	sum.Run.Finished = o.Now().UTC()
 	if err != nil {
 		sum.Status = schema.StatusIncomplete
@@ -105,16 +117,16 @@ func Run(ctx context.Context, o RunOptions) (schema.Summary, error) {
 		sum.Status = schema.StatusIncomplete
 		sum.Error = oneLine(err)
 	}
-	if werr := writeReports(wctx, out, &sum, o); werr != nil {
+	if werr := writeReports(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
 	}
 	if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
-		return sum, errors.Join(err, werr)
+		return sum, foldedError{errors.Join(err, werr)}
 	}
-	if werr := writeManifest(wctx, out, &sum, o); werr != nil {
+	if werr := writeManifest(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
 		if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
-			return sum, errors.Join(err, werr)
+			return sum, foldedError{errors.Join(err, werr)}
 		}
 	}
 	if err != nil {
@@ -202,7 +214,8 @@ func (r *run) audit(ctx context.Context) (err error) {
 	}
 
 	t0 := time.Now()
-	ix, tableInputs, err := lookup.Build(ctx, tables, lookup.Options{SnapshotAt: at, Policy: pol, MinCreatedAt: minCreated(opened)})
+	floor := minCreated(opened)
+	ix, tableInputs, err := lookup.Build(ctx, tables, lookup.Options{SnapshotAt: at, Policy: pol, MinCreatedAt: floor})
 	if err != nil {
 		return err
 	}
@@ -215,15 +228,18 @@ func (r *run) audit(ctx context.Context) (err error) {
 		}
 	}()
 	s := &scanner{
-		policy:   pol,
-		index:    ix,
-		snapshot: name,
-		files:    opened,
-		workers:  o.Workers,
-		sink:     fw.Write,
-		counts:   &r.sum.Counts,
-		log:      o.Log,
+		policy:     pol,
+		index:      ix,
+		snapshot:   name,
+		files:      opened,
+		workers:    o.Workers,
+		sink:       fw.Write,
+		counts:     &r.sum.Counts,
+		log:        o.Log,
+		minCreated: floor,
+		progress:   o.Progress,
 	}
+	o.Progress.begin(name, opened)
 	if err := s.run(ctx); err != nil {
 		return err
 	}
@@ -243,6 +259,10 @@ func (r *run) audit(ctx context.Context) (err error) {
 	if cfgInput != nil {
 		r.sum.Inputs = append(r.sum.Inputs, *cfgInput)
 	}
+	// A local "ETag" is only size and mtime: it pins reads within the run
+	// but would make two audits of copies of the same files differ. The
+	// SHA-256 identifies local content.
+	normalizeInputs(r.sum.Inputs)
 	r.sum.Outputs = parts
 	return r.finish()
 }
@@ -305,6 +325,17 @@ func mergeS3(base, over lake.S3Options) lake.S3Options {
 	}
 	if over.MaxInFlight != 0 {
 		base.MaxInFlight = over.MaxInFlight
+	}
+	// Credentials and retry settings are never in the config file; those
+	// given to the run apply to its inputs as to its output.
+	if over.AccessKeyID != "" {
+		base.AccessKeyID, base.SecretAccessKey, base.SessionToken = over.AccessKeyID, over.SecretAccessKey, over.SessionToken
+	}
+	if over.MaxAttempts != 0 {
+		base.MaxAttempts = over.MaxAttempts
+	}
+	if over.MaxBackoff != 0 {
+		base.MaxBackoff = over.MaxBackoff
 	}
 	return base
 }
@@ -387,6 +418,10 @@ func listCorpus(ctx context.Context, loc lake.Location, allowUnmarked bool) ([]l
 	}
 	return files, nil
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
 
 func hostname() string {
 	h, err := os.Hostname()

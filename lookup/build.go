@@ -75,7 +75,9 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 		}
 		inputs = append(inputs, in...)
 	}
-	ix.resolveObjected(objectors, links)
+	if err := ix.resolveObjected(objectors, links); err != nil {
+		return nil, nil, err
+	}
 	links = nil
 
 	in, err = ix.readAges(ctx, t.Ages, o)
@@ -133,12 +135,13 @@ type link struct {
 }
 
 func readLinks(ctx context.Context, loc lake.Location, st *Stats) ([]link, []schema.InputFile, error) {
-	var out []link
-	in, err := readTable(ctx, loc, linksSpec, func(b *batch) error {
+	files, err := listTable(ctx, linksSpec.role, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]link, 0, estimateRows(ctx, loc, files))
+	in, err := readFiles(ctx, loc, files, linksSpec, func(b *batch) error {
 		a, c := b.cols[0].ids, b.cols[1].ids
-		if out == nil {
-			out = make([]link, 0, max(b.n, 1024))
-		}
 		for i := 0; i < b.n; i++ {
 			out = append(out, link{a[i], c[i]})
 		}
@@ -150,7 +153,7 @@ func readLinks(ctx context.Context, loc lake.Location, st *Stats) ([]link, []sch
 
 // resolveObjected computes, once, every account that is objected and its
 // evidence, and fills ix.obj and ix.entries. It reorders links.
-func (ix *Index) resolveObjected(objectors []objector, links []link) {
+func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	st := &ix.stats
 	var entries []objEntry
 	var ids []int64
@@ -168,6 +171,9 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) {
 		links[i].centre = int64(len(centres) - 1)
 	}
 	st.Centres = int64(len(centres))
+	if len(centres) > math.MaxInt32 {
+		return fmt.Errorf("links table: %d accounts centres, more than %d", len(centres), math.MaxInt32)
+	}
 	slices.SortFunc(links, func(a, b link) int {
 		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.centre, b.centre))
 	})
@@ -239,6 +245,7 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) {
 	for i, id := range ids {
 		ix.obj.put(id, uint32(i+1))
 	}
+	return nil
 }
 
 // unionFind is a disjoint-set forest over dense int32 indexes, with union
@@ -295,8 +302,13 @@ func keptFrom(minCreated time.Time, age int) int32 {
 
 // readAges reads the ages table into ix.ages and the birth-date tables.
 func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]schema.InputFile, error) {
+	files, err := listTable(ctx, agesSpec.role, loc)
+	if err != nil {
+		return nil, err
+	}
 	ab := ix.newAgesBuilder(o)
-	in, err := readTable(ctx, loc, agesSpec, func(b *batch) error {
+	ab.sb.reserve(estimateRows(ctx, loc, files))
+	in, err := readFiles(ctx, loc, files, agesSpec, func(b *batch) error {
 		ids, births := b.cols[0].ids, b.cols[1]
 		for i := 0; i < b.n; i++ {
 			if !births.valid[i] {
@@ -406,7 +418,7 @@ func (ix *Index) bytes() int64 {
 	n := ix.ages.bytes()
 	n += int64(cap(ix.adultTab)) * 8
 	n += int64(len(ix.lowBirth)+len(ix.lowAdult)+len(ix.highBirth)+len(ix.highAdult)) * mapEntry
-	n += int64(len(ix.obj.slots)) * 16
+	n += int64(len(ix.obj.slots))*16 + int64(len(ix.obj.filter))*8
 	n += int64(cap(ix.entries)) * 32
 	return n
 }

@@ -7,31 +7,37 @@
 // still be minors in the corpus's time span, and the set of accounts whose
 // group (connected component of the account-link graph) holds an effective
 // objection. Index.Facts is then one probe of a hashed, bucketed set of
-// accounts plus one probe of a small open-addressing table, and does not
-// allocate.
+// accounts and one probe of a bit filter (and, for a few per cent of
+// authors, of a small open-addressing table); it does not allocate.
+// Index.FactsBatch answers a slice of authors the same way, overlapping
+// their cache misses.
 //
 // # Memory
 //
-// The "age known" accounts live in a quotient set: each account id is
-// mixed by a bijective 64-bit hash h; the top b bits of h pick a bucket
-// (b >= 16, about four to eight accounts per bucket), and each account is
-// one uint64 record holding the low 48 bits of h and a 16-bit birth code
-// (see ageSet). That is 8 bytes per account plus 4 bytes per bucket, about
-// 8.5-9 bytes per account in all: 400 million accounts take about 3.5 GB.
-// Birth dates live in the same record, so keeping them costs nothing extra.
+// The accounts with a known birth date live in a quotient set (ageSet):
+// each account id is mixed by a bijective 64-bit hash h; the top b bits of
+// h pick a bucket (b >= 16, 32 to 64 accounts per bucket), and each account
+// is one uint64 record holding the low 48 bits of h and a 16-bit birth code.
+// Bucket and record together give back h, so the set is exact. That is 8
+// bytes per account plus 4 bytes per bucket, about 8.1 bytes per account
+// in all: 400 million accounts take about 3.2 GB. Birth dates live in the
+// same record, so keeping them costs nothing extra; dates outside the 179
+// years the codes cover go to small side maps.
 //
 // While building, the ages rows are held as those same 8-byte records
 // (rows with a null birth date are not held at all), split by the top 16
-// bits of h into 65,536 partitions that are sorted and de-duplicated one at
-// a time; the peak is about 9 bytes per non-null ages row. Account links
-// are held as 16-byte (account, centre) pairs while the connected components
-// are computed and released before the ages table is read.
+// bits of h into 65,536 partitions, pre-sized from the Parquet footers,
+// that are sorted, de-duplicated and moved into place one at a time: the
+// peak is about 8.5-10 bytes per non-null ages row. Account links are held
+// as 16-byte (account, centre) pairs while the connected components are
+// computed, and released before the ages table is read.
 package lookup
 
 import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 
 	"github.com/corpus-audit/corpus-audit/policy"
 )
@@ -135,6 +141,60 @@ func (ix *Index) Facts(author int64) policy.Facts {
 	return f
 }
 
+// batchChunk is how many probes FactsBatch overlaps.
+const batchChunk = 16
+
+// FactsBatch sets out[i] to Facts(authors[i]) for every i (out must be at
+// least as long as authors). It gives the same answers as calling Facts in
+// a loop, faster: it first touches the memory of a chunk of probes, so that
+// their cache misses overlap, then answers them. Values at null positions
+// are probed like any other; ignore their results. It does not allocate.
+func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
+	out = out[:len(authors)]
+	if ix.ages.off == nil {
+		for k, a := range authors {
+			out[k] = ix.Facts(a)
+		}
+		return
+	}
+	var (
+		hs    [batchChunk]uint64
+		pos   [batchChunk]int
+		touch uint64
+	)
+	s := &ix.ages
+	for base := 0; base < len(authors); base += batchChunk {
+		chunk := authors[base:min(base+batchChunk, len(authors))]
+		for k, a := range chunk {
+			h := mix(uint64(a))
+			hs[k] = h
+			g, i, _, hi := s.locate(h)
+			pos[k] = i
+			if i < hi {
+				touch += s.groups[g][i]
+			}
+			if len(ix.obj.filter) > 0 {
+				touch += ix.obj.filter[(h>>ix.obj.fshift)>>6]
+			}
+		}
+		for k, a := range chunk {
+			h := hs[k]
+			var f policy.Facts
+			g, _, lo, hi := s.locate(h)
+			if code, ok := finish(h, s.groups[g], pos[k], lo, hi); ok {
+				f.BirthKnown = true
+				f.AdultFrom = ix.adultFrom(a, code)
+			}
+			f.Objected = ix.obj.find(a, h) != 0
+			out[base+k] = f
+		}
+	}
+	batchSink.Store(touch)
+}
+
+// batchSink keeps FactsBatch's touching loads from being optimised away.
+var batchSink atomic.Uint64
+
 func (ix *Index) adultFrom(author int64, code uint64) int64 {
 	switch {
 	case code == 0:
@@ -235,15 +295,26 @@ func (s *ageSet) find(h uint64) (uint64, bool) {
 	if s.off == nil {
 		return 0, false
 	}
-	g := h >> 56
+	g, i, lo, hi := s.locate(h)
+	return finish(h, s.groups[g], i, lo, hi)
+}
+
+// locate returns h's group, its bucket's bounds in the group and the
+// interpolated position of its record. A bucket's records are sorted and
+// spread uniformly over its range of hashes, so the record, if present, is
+// usually within a few positions of i.
+func (s *ageSet) locate(h uint64) (g uint64, i, lo, hi int) {
+	g = h >> 56
 	o := g*s.stride + (h>>s.shift)&s.bmask
-	lo, hi := int(s.off[o]), int(s.off[o+1])
-	recs := s.groups[g]
+	lo, hi = int(s.off[o]), int(s.off[o+1])
+	return g, lo + int((uint64(hi-lo)*(h<<s.b>>32))>>32), lo, hi
+}
+
+// finish looks for h's record in the bucket recs[lo:hi] (sorted), walking
+// from the interpolated position i. (A branch-free count over a fixed
+// window around i measured twice as slow.)
+func finish(h uint64, recs []uint64, i, lo, hi int) (uint64, bool) {
 	want := h << 16
-	// A bucket's records are sorted and spread uniformly over its range of
-	// hashes: start at the interpolated position, usually within a few
-	// records of the answer, in the same cache line.
-	i := lo + int((uint64(hi-lo)*(h<<s.b>>32))>>32)
 	if i < hi && recs[i] < want {
 		for i++; i < hi && recs[i] < want; i++ {
 		}
@@ -271,7 +342,7 @@ func (s *ageSet) bytes() int64 {
 // buckets make the bucket index smaller (4/bucketTarget bytes per account)
 // and so more likely to be in the CPU cache; find interpolates within the
 // bucket, so their size costs little.
-var bucketTarget int64 = 128
+const bucketTarget = 64
 
 // ageSetBuilder collects records and turns them into an ageSet.
 type ageSetBuilder struct {
@@ -280,6 +351,22 @@ type ageSetBuilder struct {
 
 func newAgeSetBuilder() *ageSetBuilder {
 	return &ageSetBuilder{parts: make([][]uint64, 1<<16)}
+}
+
+// reserve makes room for about rows records in total, spread evenly over
+// the partitions (the hash is uniform), so that they are not grown by
+// append, which leaves up to a fifth of their room unused.
+func (b *ageSetBuilder) reserve(rows int64) {
+	per := rows / int64(len(b.parts))
+	if per < 64 {
+		return // small tables: growing by append costs little
+	}
+	per += per/32 + 4*int64(math.Sqrt(float64(per))) // a 4-sigma margin
+	for p := range b.parts {
+		if cap(b.parts[p]) == 0 {
+			b.parts[p] = make([]uint64, 0, per)
+		}
+	}
 }
 
 // add records one (account, code) row. Several rows for one account keep
@@ -352,9 +439,16 @@ func sortUint64(s []uint64) { slices.Sort(s) }
 // objTable maps objected account ids to 1-based indexes into
 // Index.entries, by open addressing with linear probing at a load of at
 // most one half. Index 0 marks an empty slot.
+//
+// In front of it, a one-hash bit filter of about 16 bits per account (a
+// few per cent of false positives) answers most misses without touching
+// the table: the filter is small enough to stay in the CPU cache when the
+// table is not.
 type objTable struct {
-	slots []objSlot
-	mask  uint64
+	slots  []objSlot
+	mask   uint64
+	filter []uint64
+	fshift uint // 64 - log2(filter bits)
 }
 
 type objSlot struct {
@@ -370,12 +464,22 @@ func newObjTable(n int) objTable {
 	for size < uint64(2*n) {
 		size <<= 1
 	}
-	return objTable{slots: make([]objSlot, size), mask: size - 1}
+	fbits := uint(bits.Len64(uint64(16*n - 1))) // 16n <= 2^fbits < 32n
+	fbits = max(fbits, 9)
+	return objTable{
+		slots:  make([]objSlot, size),
+		mask:   size - 1,
+		filter: make([]uint64, 1<<(fbits-6)),
+		fshift: 64 - fbits,
+	}
 }
 
 // put inserts key with idx (>= 1); keys are distinct.
 func (t *objTable) put(key int64, idx uint32) {
-	i := mix(uint64(key)) & t.mask
+	h := mix(uint64(key))
+	f := h >> t.fshift
+	t.filter[f>>6] |= 1 << (f & 63)
+	i := h & t.mask
 	for t.slots[i].idx != 0 {
 		i = (i + 1) & t.mask
 	}
@@ -385,6 +489,9 @@ func (t *objTable) put(key int64, idx uint32) {
 // find returns the index stored for key (whose hash is h), or 0.
 func (t *objTable) find(key int64, h uint64) uint32 {
 	if len(t.slots) == 0 {
+		return 0
+	}
+	if f := h >> t.fshift; t.filter[f>>6]&(1<<(f&63)) == 0 {
 		return 0
 	}
 	i := h & t.mask

@@ -2,8 +2,11 @@ package lookup
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,5 +393,45 @@ func TestBuildOptions(t *testing.T) {
 		if _, _, err := Build(context.Background(), tb, o); err == nil {
 			t.Errorf("Build(%+v) succeeded", o)
 		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	tb := fixture(t, agesCols([]any{int64(1)}, []any{"2000-01-01"}), nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Build(ctx, tb, testOptions()); err == nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	ages := agesCols([]any{int64(1), int64(2)}, []any{"2010-01-01", "1990-01-01"})
+	objs := objCols([]any{int64(2)}, []any{testSnapshot.AddDate(0, -1, 0)}, []any{nil})
+	ix := mustBuild(t, fixture(t, ages, objs, linkCols([]any{int64(2), int64(3)}, []any{int64(9), int64(9)})), testOptions())
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := make([]policy.Facts, 3)
+			for i := 0; i < 1000; i++ {
+				ix.FactsBatch([]int64{1, 2, 3}, out)
+				if !out[0].BirthKnown || !out[1].Objected || !out[2].Objected || out[2].BirthKnown {
+					errs <- fmt.Sprintf("wrong facts %+v", out)
+					return
+				}
+				if e := ix.Evidence(3); e.AccountsCenterID == nil || *e.AccountsCenterID != 9 {
+					errs <- "wrong evidence"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

@@ -154,6 +154,37 @@ func readTable(ctx context.Context, loc lake.Location, spec tableSpec, fn func(*
 	if err != nil {
 		return nil, err
 	}
+	return readFiles(ctx, loc, files, spec, fn)
+}
+
+// estimateRows estimates how many rows files hold: for Parquet files from
+// their footers (at most 64 rows a byte, in case a footer is corrupt), for
+// CSV files by size (16 bytes a row). It is only used to size buffers, and
+// ignores errors: reading the files reports them.
+func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int64 {
+	var n int64
+	for _, f := range files {
+		if !f.parquet {
+			n += f.obj.Attrs.Size / 16
+			continue
+		}
+		func() {
+			defer func() { recover() }()
+			ra := lake.NewReaderAt(ctx, loc.Bucket, f.obj.Key, f.obj.Attrs)
+			pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
+			if err != nil {
+				return
+			}
+			defer pf.Close()
+			n += min(max(pf.NumRows(), 0), 64*f.obj.Attrs.Size)
+		}()
+	}
+	return n
+}
+
+// readFiles reads listed files of a table; see readTable.
+func readFiles(ctx context.Context, loc lake.Location, files []tableFile, spec tableSpec, fn func(*batch) error) ([]schema.InputFile, error) {
+	var err error
 	_, local := loc.Bucket.(*lake.Local)
 	var out []schema.InputFile
 	for _, f := range files {
@@ -291,7 +322,7 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 	b := &batch{cols: make([]column, len(spec.cols))}
 	for rr.Next() {
 		if err := ctx.Err(); err != nil {
-			return rows, err
+			return rows, fmt.Errorf("%s: %w", uri, err)
 		}
 		rec := rr.Record()
 		n := int(rec.NumRows())
@@ -428,6 +459,19 @@ func readCSV(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec,
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
+	noRows, err := checkCSVHeader(br, spec)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", uri, err)
+	}
+	if noRows {
+		// A header and nothing else (Arrow's reader panics on it).
+		if h != nil {
+			if _, err := io.Copy(io.Discard, br); err != nil {
+				return 0, fmt.Errorf("%s: %w", uri, err)
+			}
+		}
+		return 0, nil
+	}
 	names := make([]string, len(spec.cols))
 	types := make(map[string]arrow.DataType, len(spec.cols))
 	for i, c := range spec.cols {
@@ -446,7 +490,7 @@ func readCSV(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec,
 	b := &batch{cols: make([]column, len(spec.cols))}
 	for r.Next() {
 		if err := ctx.Err(); err != nil {
-			return rows, err
+			return rows, fmt.Errorf("%s: %w", uri, err)
 		}
 		rec := r.Record()
 		n := int(rec.NumRows())
@@ -492,6 +536,43 @@ func readCSV(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec,
 		}
 	}
 	return rows, nil
+}
+
+// checkCSVHeader checks the header row, when it is within the first 64 KiB:
+// every needed column present, and exactly once (Arrow would silently take
+// the last of two columns with one name). noRows reports a file that holds
+// the header row and nothing else.
+func checkCSVHeader(br *bufio.Reader, spec tableSpec) (noRows bool, err error) {
+	const peekSize = 64 << 10
+	peek, _ := br.Peek(peekSize)
+	if len(peek) == 0 {
+		return false, nil // empty: reported by the reader
+	}
+	hr := stdcsv.NewReader(bytes.NewReader(peek))
+	header, err := hr.Read()
+	if err != nil || (len(peek) == peekSize && int(hr.InputOffset()) >= len(peek)) {
+		return false, nil // malformed or longer than the peek: left to the reader
+	}
+	if len(peek) < peekSize {
+		// The whole file is in peek.
+		_, err := hr.Read()
+		noRows = err == io.EOF
+	}
+	for _, c := range spec.cols {
+		n := 0
+		for _, h := range header {
+			if h == c.name {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+			return false, fmt.Errorf("missing column %s", c.name)
+		case n > 1:
+			return false, fmt.Errorf("column %s appears more than once", c.name)
+		}
+	}
+	return noRows, nil
 }
 
 // csvParseError is encoding/csv's error for a malformed record.

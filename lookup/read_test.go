@@ -25,6 +25,8 @@ func TestCSVTables(t *testing.T) {
 		"y,,2\r\n"+
 		"z, 1999-12-31 , 3 \r\n")
 	writeFile(t, dir+"/ages/part-2.csv", "account_id,birth_date\n4,\n")
+	writeFile(t, dir+"/ages/part-3.csv", "account_id,birth_date\n")             // header only
+	writeFile(t, dir+"/ages/part-4.csv", "account_id,birth_date\n5,2003-03-03") // no final newline
 	writeFile(t, dir+"/objections.csv", "account_id,objected_at,withdrawn_at,comment\n"+
 		"10,2026-05-01T00:00:00Z,,rfc3339 Z\n"+
 		"11,2026-05-31T23:00:00-02:00,,offset: after the snapshot\n"+
@@ -41,7 +43,7 @@ func TestCSVTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[int64]*int32{1: i32(day("2009-01-02")), 2: nil, 3: i32(day("1999-12-31")), 4: nil} {
+	for id, want := range map[int64]*int32{1: i32(day("2009-01-02")), 2: nil, 3: i32(day("1999-12-31")), 4: nil, 5: i32(day("2003-03-03"))} {
 		if got := ix.Evidence(id).BirthDate; ptrStr(got) != ptrStr(want) {
 			t.Errorf("account %d: birth %s, want %s", id, ptrStr(got), ptrStr(want))
 		}
@@ -60,7 +62,7 @@ func TestCSVTables(t *testing.T) {
 	if e := ix.Evidence(1); *e.ObjectionAccountID != 18 || *e.AccountsCenterID != 7 {
 		t.Errorf("account 1: evidence %s", fmtEvidence(e))
 	}
-	wantRows := map[string]int64{"objections.csv": 9, "links.csv": 2, "part-1.CSV": 4, "part-2.csv": 1}
+	wantRows := map[string]int64{"objections.csv": 9, "links.csv": 2, "part-1.CSV": 4, "part-2.csv": 1, "part-3.csv": 0, "part-4.csv": 1}
 	if len(inputs) != len(wantRows) {
 		t.Fatalf("%d inputs, want %d: %+v", len(inputs), len(wantRows), inputs)
 	}
@@ -177,6 +179,10 @@ func TestBadInputs(t *testing.T) {
 			[]string{"a.csv: missing column birth_date"}},
 		{"column name case matters", nil, files{"o.csv": "Account_ID,objected_at,withdrawn_at\n1,2026-01-01T00:00:00Z,\n"}, nil,
 			[]string{"o.csv: missing column account_id"}},
+		{"duplicate column (CSV)", files{"a.csv": "account_id,birth_date,account_id\n1,2000-01-01,2\n"}, nil, nil,
+			[]string{"a.csv: column account_id appears more than once"}},
+		{"duplicate column (Parquet)", files{"a.parquet": []tcol{{"account_id", tInt64, []any{int64(1)}}, {"birth_date", tDate, []any{"2000-01-01"}}, {"account_id", tInt64, []any{int64(2)}}}}, nil, nil,
+			[]string{"a.parquet: column account_id appears more than once"}},
 		{"account_id of type string", files{"a.parquet": []tcol{{"account_id", tString, []any{"1"}}, {"birth_date", tDate, []any{"2000-01-01"}}}}, nil, nil,
 			[]string{"a.parquet: column account_id: type utf8, want int64 or int32"}},
 		{"timestamp birth_date", files{"a.parquet": []tcol{{"account_id", tInt64, []any{int64(1)}}, {"birth_date", tTsUS, []any{S}}}}, nil, nil,

@@ -120,7 +120,7 @@ func ReadInput(ctx context.Context, loc lake.Location, role string) (schema.Inpu
 	in := schema.InputFile{
 		Role: role, Path: loc.URI(loc.Key), Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]),
-		ETag: a.ETag, VersionID: a.VersionID,
+		ETag:   a.ETag, VersionID: a.VersionID,
 	}
 	return in, data, nil
 }

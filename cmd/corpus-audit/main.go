@@ -27,6 +27,9 @@ type cli struct {
 	LogLevel  string `enum:"debug,info,warn,error" default:"info" help:"Least severe log level written."`
 
 	Run     runCmd     `cmd:"" help:"Audit one corpus snapshot against the lookup tables."`
+	Verify  verifyCmd  `cmd:"" help:"Check a run's outputs against manifest.json (and its signature). Exit 0 intact, 1 changed, 2 error."`
+	Explain explainCmd `cmd:"" help:"Show a finding, re-read its row from the corpus and say why it was flagged. Exit 0 matches, 1 not found, 2 changed."`
+	Diff    diffCmd    `cmd:"" help:"List findings new in NEW, resolved since OLD, and persisting."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 
@@ -43,6 +46,8 @@ type runCmd struct {
 	NoHash        bool   `help:"Do not SHA-256 local corpus files (they are still pinned by size and modification time)."`
 	S3Endpoint    string `name:"s3-endpoint" placeholder:"URL" help:"Custom S3 endpoint (S3-compatible stores); AWS_ENDPOINT_URL_S3 works too."`
 	S3PathStyle   bool   `name:"s3-path-style" help:"Path-style S3 addressing."`
+	SignKey       string `name:"sign-key" placeholder:"FILE" help:"Ed25519 private key (PEM or raw) to sign manifest.json (manifest.json.sig)."`
+	PseudonymKey  string `name:"pseudonym-key-file" placeholder:"FILE" help:"HMAC key for the pseudonyms in the reports' examples (else $CORPUS_AUDIT_PSEUDONYM_KEY; without a key, no examples)."`
 }
 
 func (r *runCmd) Run(ctx context.Context, log *slog.Logger) (int, error) {
@@ -50,6 +55,7 @@ func (r *runCmd) Run(ctx context.Context, log *slog.Logger) (int, error) {
 		Corpus: r.Corpus, Ages: r.Ages, Objections: r.Objections, Links: r.Links, Out: r.Out,
 		SnapshotAt: r.SnapshotAt, ConfigPath: r.Config, AllowUnmarked: r.AllowUnmarked,
 		Workers: r.Workers, NoHash: r.NoHash,
+		SignKeyFile: r.SignKey, PseudonymKeyFile: r.PseudonymKey,
 		S3:  lake.S3Options{Endpoint: r.S3Endpoint, PathStyle: r.S3PathStyle},
 		Log: log, Version: version,
 	})

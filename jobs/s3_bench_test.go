@@ -1,0 +1,207 @@
+package jobs
+
+// The S3 read benchmark (`make bench-s3`): the same generated lake audited
+// from local disk and from the loopback S3 test server, alternately, with
+// the throughput of each and their ratio. It runs only when
+// CORPUS_AUDIT_BENCH_S3=1; the lake's size is set by the environment:
+//
+//	CORPUS_AUDIT_BENCH_S3_ROWS   corpus rows (default 5,000,000)
+//	CORPUS_AUDIT_BENCH_S3_FILES  corpus files (default 10)
+//	CORPUS_AUDIT_BENCH_S3_RUNS   runs of each kind (default 3)
+//	CORPUS_AUDIT_BENCH_S3_LOG=1  the runs' logs on stderr
+//
+// The lake is generated once and kept in
+// ${CORPUS_AUDIT_CACHE:-~/.cache/corpus-audit}/bench-s3/.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/corpus-audit/corpus-audit/lake"
+	"github.com/corpus-audit/corpus-audit/lake/faultproxy"
+	"github.com/corpus-audit/corpus-audit/lake/s3test"
+	"github.com/corpus-audit/corpus-audit/lakegen"
+)
+
+func envInt(t *testing.T, name string, def int64) int64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// benchLake returns the cached benchmark lake of the given size,
+// generating it on first use.
+func benchLake(t *testing.T, rows int64, files int) *lakegen.Result {
+	t.Helper()
+	cache := os.Getenv("CORPUS_AUDIT_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache = filepath.Join(home, ".cache", "corpus-audit")
+	}
+	opt := lakegen.DefaultOptions()
+	opt.Rows, opt.Files, opt.Accounts = rows, files, max(rows/4, 2000)
+	opt.NoTruth, opt.Overwrite = true, true
+	dir := filepath.Join(cache, "bench-s3", fmt.Sprintf("rows=%d-files=%d-accounts=%d-seed=%d", opt.Rows, opt.Files, opt.Accounts, opt.Seed))
+	done := filepath.Join(dir, ".complete")
+	res := &lakegen.Result{Out: dir, Options: opt}
+	if _, err := os.Stat(done); err == nil {
+		return res
+	}
+	t.Logf("generating the benchmark lake (%d rows, %d files) in %s", rows, files, dir)
+	start := time.Now()
+	got, err := lakegen.Generate(context.Background(), dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generated in %v", time.Since(start).Round(time.Millisecond))
+	return got
+}
+
+// TestBenchS3 measures the audit of one lake from local disk and from the
+// loopback S3 test server (corpus, tables and outputs all on S3), three
+// runs each, alternately, and prints rows/s, MB/s (corpus bytes over wall
+// time) and the ratio of the S3 to the local wall time (median runs).
+func TestBenchS3(t *testing.T) {
+	if os.Getenv("CORPUS_AUDIT_BENCH_S3") != "1" {
+		t.Skip("the S3 benchmark runs with CORPUS_AUDIT_BENCH_S3=1 (make bench-s3)")
+	}
+	rows := envInt(t, "CORPUS_AUDIT_BENCH_S3_ROWS", 5_000_000)
+	files := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_FILES", 10))
+	runs := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_RUNS", 3))
+	res := benchLake(t, rows, files)
+
+	corpusDir := filepath.Join(res.Out, lakegen.CorpusDir(res.Options.Snapshot))
+	var corpusBytes int64
+	if err := lake.NewLocal(corpusDir).Iter(context.Background(), "", func(k string, a lake.Attrs) error {
+		if !skipped(k) {
+			corpusBytes += a.Size
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := s3test.Start(t) // a server of its own, not shared with other tests
+	b, name := srv.Bucket(t)
+	start := time.Now()
+	uploadDir(t, b, res.Out, lakePrefix)
+	t.Logf("uploaded the lake (%.1f MB of corpus) in %v", float64(corpusBytes)/1e6, time.Since(start).Round(time.Millisecond))
+	l := &s3Lake{res: res, srv: srv, bucket: name, direct: b}
+
+	var logw io.Writer = io.Discard
+	if os.Getenv("CORPUS_AUDIT_BENCH_S3_LOG") == "1" {
+		logw = os.Stderr
+	}
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cpu := map[string][]time.Duration{} // this process's CPU time per run
+	run := func(kind string, i int, endpoint string) time.Duration {
+		var o RunOptions
+		switch kind {
+		case "local":
+			o = runOpts(res, t.TempDir())
+			// Not the SHA-256 of every corpus file: the S3 run does not
+			// read the files whole either.
+			o.NoHash = true
+		case "s3":
+			o = l.opts(fmt.Sprintf("runs/%d", i))
+			o.S3.MaxBackoff = 0 // the default
+			if endpoint != "" {
+				o.S3.Endpoint = endpoint
+			}
+		}
+		o.Workers = 0 // GOMAXPROCS, as the command
+		o.Now = nil
+		o.Log = logger.With("run", fmt.Sprintf("%s-%d", kind, i))
+		cpu0 := cpuTime()
+		start := time.Now()
+		sum, err := Run(context.Background(), o)
+		took := time.Since(start)
+		cpu[kind] = append(cpu[kind], cpuTime()-cpu0)
+		if err != nil {
+			t.Fatalf("%s run %d: %v", kind, i, err)
+		}
+		if sum.Counts.RowsScanned != rows {
+			t.Fatalf("%s run %d: %d rows scanned, want %d", kind, i, sum.Counts.RowsScanned, rows)
+		}
+		return took
+	}
+	var local, remote []time.Duration
+	for i := range runs {
+		local = append(local, run("local", i, ""))
+		remote = append(remote, run("s3", i, ""))
+		t.Logf("run %d: local %v (CPU %v), S3 %v (CPU %v, the server's not counted)", i,
+			local[i].Round(time.Millisecond), cpu["local"][i].Round(time.Millisecond),
+			remote[i].Round(time.Millisecond), cpu["s3"][i].Round(time.Millisecond))
+	}
+	// One more S3 run, not timed, through a proxy that injects nothing
+	// and counts the requests.
+	p := faultproxy.Start(t, srv.Endpoint, faultproxy.Config{})
+	run("s3", runs, p.URL)
+	gets, corpusGets, heads, puts, lists := 0, 0, 0, 0, 0
+	for _, e := range p.Log() {
+		switch {
+		case e.Method == http.MethodGet && strings.Contains(e.URL, "list-type="):
+			lists++
+		case e.Method == http.MethodGet:
+			gets++
+			if k, ok := objectKey(name, e.URL); ok && strings.HasPrefix(k, l.corpusKey()+"/") {
+				corpusGets++
+			}
+		case e.Method == http.MethodHead:
+			heads++
+		case e.Method == http.MethodPut:
+			puts++
+		}
+	}
+	median := func(d []time.Duration) time.Duration {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	ml, mr := median(local), median(remote)
+	line := func(kind string, d time.Duration, all []time.Duration) string {
+		sec := d.Seconds()
+		return fmt.Sprintf("%-6s median %8.3fs  %12.0f rows/s  %8.1f MB/s   runs %v", kind, sec, float64(rows)/sec, float64(corpusBytes)/1e6/sec, all)
+	}
+	fmt.Printf("bench-s3: %d rows, %d files, %.1f MB of corpus, %d runs each, GOMAXPROCS %d\n",
+		rows, files, float64(corpusBytes)/1e6, runs, runtime.GOMAXPROCS(0))
+	fmt.Println("bench-s3: " + line("local", ml, local))
+	fmt.Println("bench-s3: " + line("s3", mr, remote))
+	fmt.Printf("bench-s3: S3/local wall time %.2fx (target <= 1.50x)\n", mr.Seconds()/ml.Seconds())
+	fmt.Printf("bench-s3: requests of one S3 run: %d in all, %d GET (%d of corpus objects, for %d files), %d HEAD, %d PUT, %d LIST\n",
+		len(p.Log()), gets, corpusGets, files, heads, puts, lists)
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
