@@ -3,6 +3,7 @@ package lake
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -74,6 +75,12 @@ func (l *Local) Iter(ctx context.Context, prefix string, fn func(string, Attrs) 
 	attrs := map[string]Attrs{}
 	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			// A file or folder removed between reading its folder and
+			// looking at it (a writer's temporary file renamed into
+			// place) is not listed, as S3 would not list it either.
+			if p != start && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -92,6 +99,9 @@ func (l *Local) Iter(ctx context.Context, prefix string, fn func(string, Attrs) 
 		}
 		fi, err := d.Info()
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed since the folder was read
+			}
 			return err
 		}
 		if !fi.Mode().IsRegular() {
