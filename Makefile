@@ -19,9 +19,11 @@ demo: build
 ## test: everything CI runs: vet, the real S3 server, all tests with the race detector.
 test:
 	scripts/install-s3-server.sh
+	scripts/install-pushgateway.sh
 	scripts/install-test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
+	cd deploy && $(GO) vet ./... && $(GO) test ./...
 
 ## test-short: the unit tests only, no race detector (quick edit-test loop).
 test-short:

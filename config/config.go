@@ -24,6 +24,11 @@ type Config struct {
 	Columns Columns `yaml:"columns"`
 	Policy  Policy  `yaml:"policy"`
 	S3      S3      `yaml:"s3"`
+	// Settings sets command-line flags by their long name ("lake",
+	// "metrics_file" or "metrics-file", …): the lowest layer of the
+	// configuration, below CORPUS_AUDIT_* environment variables and flags.
+	// The command line checks the names; the audit ignores them.
+	Settings map[string]any `yaml:"settings"`
 }
 
 // Columns remaps corpus column names.

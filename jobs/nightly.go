@@ -163,6 +163,7 @@ func Nightly(ctx context.Context, o NightlyOptions) NightlyResult {
 
 type nightly struct {
 	o     NightlyOptions
+	s3o   lake.S3Options // the flags' S3 settings over the config file's
 	res   *NightlyResult
 	store *state.Store
 	lock  *state.Lock
@@ -192,16 +193,20 @@ func (n *nightly) run(ctx context.Context) error {
 		o.Links = ""
 	}
 	n.o = o
-	cfg, cfgInput, err := loadConfig(ctx, o.ConfigPath, o.S3)
+	cfg, _, err := loadConfig(ctx, o.ConfigPath, o.S3)
 	if err != nil {
 		return err
 	}
 	s3o := mergeS3(cfg.S3Options(), o.S3)
+	n.s3o = s3o
 	pol, err := cfg.PolicyValue()
 	if err != nil {
 		return err
 	}
 	policyHash := pol.Hash()
+	// What of the config file decides the results: the policy and the
+	// column names (not the S3 or job settings beside them).
+	auditCfg := fmt.Sprintf("%s %+v", policyHash, cfg.ScanColumns())
 
 	n.store, err = state.Open(ctx, o.State, s3o)
 	if err != nil {
@@ -257,7 +262,7 @@ func (n *nightly) run(ctx context.Context) error {
 			}
 			return err
 		}
-		sr := n.snapshot(ctx, sd, policyHash, tablesFP, cfgInput)
+		sr := n.snapshot(ctx, sd, policyHash, tablesFP, auditCfg)
 		n.res.Snapshots = append(n.res.Snapshots, sr)
 		if cause := context.Cause(ctx); cause != nil {
 			// Lock lost or hard stop: the snapshots left are not audited.
@@ -386,12 +391,9 @@ func (n *nightly) tablesFingerprint(ctx context.Context, s3o lake.S3Options) (st
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fingerprint(sd snapshotDir, tablesFP string, cfgInput *schema.InputFile) (string, int) {
+func fingerprint(sd snapshotDir, tablesFP, auditCfg string) (string, int) {
 	h := sha256.New()
-	fmt.Fprintf(h, "tables %s\n", tablesFP)
-	if cfgInput != nil {
-		fmt.Fprintf(h, "config %s\n", cfgInput.SHA256)
-	}
+	fmt.Fprintf(h, "tables %s\nconfig %s\n", tablesFP, auditCfg)
 	for _, f := range sd.files {
 		fmt.Fprintf(h, "corpus %q %d %q %q\n", f.Key, f.Attrs.Size, f.Attrs.ETag, f.Attrs.VersionID)
 	}
@@ -426,7 +428,7 @@ func (n *nightly) cleanWork(ctx context.Context) {
 }
 
 // snapshot audits one snapshot unless its stored audit is still valid.
-func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tablesFP string, cfgInput *schema.InputFile) SnapshotResult {
+func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tablesFP, auditCfg string) SnapshotResult {
 	o := n.o
 	t0 := o.Now()
 	sr := SnapshotResult{Name: sd.name}
@@ -435,7 +437,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 		sr.Err = sd.err
 		return sr
 	}
-	fp, nInputs := fingerprint(sd, tablesFP, cfgInput)
+	fp, nInputs := fingerprint(sd, tablesFP, auditCfg)
 	rec := n.st.Snapshots[sd.name]
 	if rec == nil {
 		rec = &state.Snapshot{}
@@ -451,7 +453,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 	if a == nil || a.PolicyHash != policyHash || a.Fingerprint != fp {
 		if a != nil {
 			o.Log.Info("inputs or policy changed since the interrupted audit: starting over", "snapshot", sd.name, "old_run_id", a.RunID)
-			if wl, err := lake.Open(ctx, a.Work, o.S3); err == nil {
+			if wl, err := lake.Open(ctx, a.Work, n.s3o); err == nil {
 				clearPrefix(ctx, wl, "")
 				wl.Bucket.Close()
 			}
@@ -481,7 +483,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 		ConfigPath: o.ConfigPath,
 		Workers:    o.Workers,
 		NoHash:     o.NoHash,
-		S3:         o.S3,
+		S3:         n.s3o,
 		Log:        o.Log.With("snapshot", sd.name),
 		Version:    o.Version,
 		Now:        o.Now,
@@ -490,7 +492,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 		PseudonymKeyFile: o.PseudonymKeyFile,
 		SignKeyFile:      o.SignKeyFile,
 	}
-	work, err := lake.Open(ctx, a.Work, o.S3)
+	work, err := lake.Open(ctx, a.Work, n.s3o)
 	if err != nil {
 		sr.Err = fmt.Errorf("checkpoints %s: %w", a.Work, err)
 		return sr

@@ -36,10 +36,12 @@ func (p *Progress) begin(snapshot string, files []corpusFile) {
 		rows += f.file.NumRows()
 		bytes += f.obj.Attrs.Size
 	}
-	p.start(snapshot, int64(len(files)), rows, bytes)
+	p.Start(snapshot, int64(len(files)), rows, bytes)
 }
 
-func (p *Progress) start(snapshot string, files, rows, bytes int64) {
+// Start resets the counters for a snapshot about to be scanned: files,
+// rows and bytes to do. The jobs call it; displays read the counters.
+func (p *Progress) Start(snapshot string, files, rows, bytes int64) {
 	if p == nil {
 		return
 	}

@@ -53,6 +53,9 @@ type RunOptions struct {
 	// Progress, if set, is updated as the scan goes (files, rows, bytes),
 	// for a progress display.
 	Progress *Progress
+	// Stop, when closed, ends a sharded run (RunShard) at its next
+	// checkpoint; a plain Run ignores it (cancel its context instead).
+	Stop <-chan struct{}
 
 	Log     *slog.Logger
 	Version string

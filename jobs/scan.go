@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 
@@ -110,6 +111,7 @@ type scanner struct {
 type tally struct {
 	c      *schema.Counts
 	groups map[groupKey]int64 // platform × content type × category
+	months map[int64]string   // year*16+month → "2006-01"
 }
 
 func newTally(c *schema.Counts) tally {
@@ -121,17 +123,23 @@ func newTally(c *schema.Counts) tally {
 
 // add counts one finding.
 func (t *tally) add(f *schema.Finding) {
-	c := t.c
-	c.RowsFlagged++
-	plat, ct, month := "", "", ""
-	if f.Platform != nil {
-		plat = *f.Platform
-	}
+	ct := ""
 	if f.ContentType != nil {
 		ct = policy.Normalize(*f.ContentType)
 	}
+	t.addNorm(f, ct)
+}
+
+// addNorm counts one finding whose content type, normalised, is ct.
+func (t *tally) addNorm(f *schema.Finding, ct string) {
+	c := t.c
+	c.RowsFlagged++
+	plat, month := "", ""
+	if f.Platform != nil {
+		plat = *f.Platform
+	}
 	if f.CreatedAt != nil {
-		month = time.UnixMicro(*f.CreatedAt).UTC().Format("2006-01")
+		month = t.month(*f.CreatedAt)
 	}
 	bp := mapFor(c.ByPlatform, plat)
 	bm := mapFor(c.ByMonth, month)
@@ -141,6 +149,22 @@ func (t *tally) add(f *schema.Finding) {
 		bm[cat]++
 		t.groups[groupKey{plat, ct, cat}]++
 	}
+}
+
+// month renders the UTC month of a timestamp in microseconds, "2006-01",
+// from a cache of the months seen.
+func (t *tally) month(us int64) string {
+	y, m, _ := time.UnixMicro(us).UTC().Date()
+	key := int64(y)*16 + int64(m)
+	if v, ok := t.months[key]; ok {
+		return v
+	}
+	if t.months == nil {
+		t.months = map[int64]string{}
+	}
+	v := time.UnixMicro(us).UTC().Format("2006-01")
+	t.months[key] = v
+	return v
 }
 
 // finish fills ByGroup, sorted.
@@ -171,12 +195,12 @@ type groupKey struct {
 type task struct{ seq, file, rowGroup int }
 
 type result struct {
-	seq      int
-	task     task
-	rows     int64
-	findings []schema.Finding
-	err      error
-	took     time.Duration
+	seq  int
+	task task
+	rows int64
+	hits *hits // the row group's findings, columnar; nil if none
+	err  error
+	took time.Duration
 }
 
 func (s *scanner) run(ctx context.Context) error {
@@ -234,7 +258,7 @@ func (s *scanner) run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var b scan.Batch
+			b := newBatch()
 			var j judge
 			for t := range tasks {
 				res := s.judgeRowGroup(t, &b, &j)
@@ -305,21 +329,88 @@ func (s *scanner) run(ctx context.Context) error {
 	return nil
 }
 
-// write hands one row group's findings to the sink and counts them.
+// write hands one row group's findings to the sink and counts them. The
+// sink gets one reused Finding whose pointers point into h: it must copy
+// what it keeps before it returns (findings.Writer.Write does).
 func (s *scanner) write(r result) error {
 	c := s.counts
 	c.RowsScanned += r.rows
 	fc := &c.Files[r.task.file]
 	fc.RowsJudged += r.rows
-	fc.RowsFlagged += int64(len(r.findings))
-	for i := range r.findings {
-		f := &r.findings[i]
-		s.tally.add(f)
-		if err := s.sink(f); err != nil {
+	h := r.hits
+	if h == nil {
+		return nil
+	}
+	defer putHits(h)
+	fc.RowsFlagged += int64(len(h.row))
+	var (
+		fd                         schema.Finding
+		contentID                  string
+		author, created            int64
+		birth                      int32
+		objector, objectedAt, ctre int64
+	)
+	fd.Snapshot = s.snapshot
+	fd.SourceFile = s.files[r.task.file].uri
+	fd.RowGroup = int32(h.rowGroup)
+	for k := range h.row {
+		fd.RowInFile = h.firstRow + int64(h.row[k])
+		set := h.set[k]
+		fd.Categories = categoryLists[set]
+		fd.ContentID = nil
+		if id := &h.ids; id.Valid[k] {
+			if id.IsInt {
+				contentID = strconv.FormatInt(id.Int[k], 10)
+			} else {
+				// The sink copies the bytes before h is reused.
+				lo, hi := id.Offsets[k], id.Offsets[k+1]
+				contentID = unsafe.String(unsafe.SliceData(id.Data[lo:]), int(hi-lo))
+			}
+			fd.ContentID = &contentID
+		}
+		fd.Platform = dictAt(h.platDict, h.plat[k])
+		fd.ContentType = dictAt(h.ctDict, h.ct[k])
+		fd.Visibility = dictAt(h.visDict, h.vis[k])
+		fd.AuthorID, fd.CreatedAt = nil, nil
+		fd.BirthDate, fd.ObjectionAccountID, fd.ObjectedAt, fd.AccountsCenterID = nil, nil, nil, nil
+		if h.authorValid[k] {
+			author = h.author[k]
+			fd.AuthorID = &author
+			ev := &h.ev[k]
+			if set.Has(policy.Minor) && ev.HasBirthDate {
+				birth = ev.BirthDate
+				fd.BirthDate = &birth
+			}
+			if set.Has(policy.Objected) && ev.Objected {
+				objector, objectedAt = ev.ObjectionAccountID, ev.ObjectedAt
+				fd.ObjectionAccountID, fd.ObjectedAt = &objector, &objectedAt
+				if ev.HasCentre {
+					ctre = ev.AccountsCenterID
+					fd.AccountsCenterID = &ctre
+				}
+			}
+		}
+		if h.createdValid[k] {
+			created = h.created[k]
+			fd.CreatedAt = &created
+		}
+		ctNorm := ""
+		if c := h.ct[k]; c >= 0 {
+			ctNorm = h.ctNorm[c]
+		}
+		s.tally.addNorm(&fd, ctNorm)
+		if err := s.sink(&fd); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func dictAt(dict []string, c int32) *string {
+	if c < 0 {
+		return nil
+	}
+	return &dict[c]
 }
 
 func mapFor(m map[string]map[schema.Category]int64, k string) map[schema.Category]int64 {
@@ -331,10 +422,16 @@ func mapFor(m map[string]map[schema.Category]int64, k string) map[schema.Categor
 	return v
 }
 
+// newBatch returns a worker's batch: content ids are decoded only for the
+// findings (scan.File.ContentIDs in judgeRowGroup).
+func newBatch() scan.Batch { return scan.Batch{LazyContentID: true} }
+
 // judge holds a worker's per-batch tables, reused across row groups.
 type judge struct {
 	types  []policy.TypeClass
 	public []bool
+	facts  []policy.Facts
+	ids    scan.IDs // content ids of a row group without findings (checked, dropped)
 }
 
 // categoryLists holds the sorted category list of every Set, shared
@@ -346,6 +443,73 @@ var categoryLists = func() [32][]schema.Category {
 	}
 	return l
 }()
+
+// hits is one row group's findings, columnar: what the sink needs of each
+// flagged row, copied out of the batch (which the worker reuses) without a
+// heap object per finding. Entry k is the batch's row row[k].
+type hits struct {
+	rowGroup int
+	firstRow int64
+
+	row          []int32
+	set          []policy.Set
+	author       []int64
+	authorValid  []bool
+	created      []int64
+	createdValid []bool
+	plat, ct     []int32
+	vis          []int32
+	ev           []lookup.EvidenceValues
+
+	ids scan.IDs // entry k's content id (scan.File.ContentIDs)
+
+	platDict, ctDict, visDict []string
+	ctNorm                    []string // ctDict, normalised
+}
+
+var hitsPool = sync.Pool{New: func() any { return new(hits) }}
+
+func getHits() *hits {
+	h := hitsPool.Get().(*hits)
+	h.row, h.set = h.row[:0], h.set[:0]
+	h.author, h.authorValid = h.author[:0], h.authorValid[:0]
+	h.created, h.createdValid = h.created[:0], h.createdValid[:0]
+	h.plat, h.ct, h.vis = h.plat[:0], h.ct[:0], h.vis[:0]
+	h.ev = h.ev[:0]
+	h.ids.Valid, h.ids.Int, h.ids.Data, h.ids.Offsets = h.ids.Valid[:0], h.ids.Int[:0], h.ids.Data[:0], h.ids.Offsets[:0]
+	return h
+}
+
+func putHits(h *hits) {
+	clear(h.platDict)
+	clear(h.ctDict)
+	clear(h.visDict)
+	clear(h.ctNorm)
+	h.platDict, h.ctDict, h.visDict, h.ctNorm = h.platDict[:0], h.ctDict[:0], h.visDict[:0], h.ctNorm[:0]
+	hitsPool.Put(h)
+}
+
+// add copies row i of b, flagged with set, into h.
+func (h *hits) add(s *scanner, b *scan.Batch, i int, set policy.Set) {
+	h.row = append(h.row, int32(i))
+	h.set = append(h.set, set)
+	h.author = append(h.author, b.Author[i])
+	h.authorValid = append(h.authorValid, b.AuthorValid[i])
+	h.created = append(h.created, b.Created[i])
+	h.createdValid = append(h.createdValid, b.CreatedValid[i])
+	h.plat = append(h.plat, b.Platform.Codes[i])
+	h.ct = append(h.ct, b.ContentType.Codes[i])
+	h.vis = append(h.vis, b.Visibility.Codes[i])
+	var ev lookup.EvidenceValues
+	if b.AuthorValid[i] && set&(policy.Minor|policy.Objected) != 0 {
+		ev = s.index.EvidenceOf(b.Author[i])
+	}
+	h.ev = append(h.ev, ev)
+}
+
+// judgeChunk is how many rows are probed in the lookup index at once
+// (Index.FactsBatch), small enough for the facts to stay in cache.
+const judgeChunk = 1024
 
 func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	start := time.Now()
@@ -372,84 +536,75 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	if s.minCreated != nil {
 		floor = s.minCreated.UnixMicro()
 	}
-	for i := 0; i < b.N; i++ {
-		if b.CreatedValid[i] && b.Created[i] < floor {
-			res.err = &scan.Error{File: f.uri, Column: "created_at", RowGroup: t.rowGroup, Row: b.FirstRow + int64(i),
-				Err: fmt.Errorf("value %s is before the minimum the footer statistics give (%s): the file's statistics are wrong", time.UnixMicro(b.Created[i]).UTC(), s.minCreated)}
-			return res
-		}
-		row := policy.Row{
-			AuthorValid:  b.AuthorValid[i],
-			Author:       b.Author[i],
-			CreatedValid: b.CreatedValid[i],
-			CreatedAt:    b.Created[i],
-		}
-		if c := b.ContentType.Codes[i]; c >= 0 {
-			row.Type = j.types[c]
-		}
-		if c := b.Visibility.Codes[i]; c >= 0 {
-			row.Public = j.public[c]
-		}
-		var facts policy.Facts
-		if row.AuthorValid {
-			facts = s.index.Facts(row.Author)
-		}
-		set := policy.Judge(row, facts)
-		if set == 0 {
-			continue
-		}
-		res.findings = append(res.findings, s.finding(f, b, i, row, set))
+	if cap(j.facts) < judgeChunk {
+		j.facts = make([]policy.Facts, judgeChunk)
 	}
+	var h *hits
+	for c0 := 0; c0 < b.N; c0 += judgeChunk {
+		c1 := min(c0+judgeChunk, b.N)
+		facts := j.facts[:c1-c0]
+		s.index.FactsBatch(b.Author[c0:c1], facts)
+		for i := c0; i < c1; i++ {
+			if b.CreatedValid[i] && b.Created[i] < floor {
+				if h != nil {
+					putHits(h)
+				}
+				res.err = &scan.Error{File: f.uri, Column: "created_at", RowGroup: t.rowGroup, Row: b.FirstRow + int64(i),
+					Err: fmt.Errorf("value %s is before the minimum the footer statistics give (%s): the file's statistics are wrong", time.UnixMicro(b.Created[i]).UTC(), s.minCreated)}
+				return res
+			}
+			row := policy.Row{
+				AuthorValid:  b.AuthorValid[i],
+				Author:       b.Author[i],
+				CreatedValid: b.CreatedValid[i],
+				CreatedAt:    b.Created[i],
+			}
+			if c := b.ContentType.Codes[i]; c >= 0 {
+				row.Type = j.types[c]
+			}
+			if c := b.Visibility.Codes[i]; c >= 0 {
+				row.Public = j.public[c]
+			}
+			var fa policy.Facts
+			if row.AuthorValid {
+				fa = facts[i-c0]
+			}
+			set := policy.Judge(row, fa)
+			if set == 0 {
+				continue
+			}
+			if h == nil {
+				h = getHits()
+				h.rowGroup, h.firstRow = b.RowGroup, b.FirstRow
+				h.platDict = append(h.platDict, b.Platform.Dict...)
+				h.ctDict = append(h.ctDict, b.ContentType.Dict...)
+				h.visDict = append(h.visDict, b.Visibility.Dict...)
+				for _, v := range b.ContentType.Dict {
+					h.ctNorm = append(h.ctNorm, policy.Normalize(v))
+				}
+			}
+			h.add(s, b, i, set)
+		}
+	}
+	// Content ids only for the findings; the column is decoded and checked
+	// all the same.
+	ids, rows := &j.ids, []int32(nil)
+	if h != nil {
+		ids, rows = &h.ids, h.row
+	} else {
+		j.ids.Valid, j.ids.Int, j.ids.Data, j.ids.Offsets = j.ids.Valid[:0], j.ids.Int[:0], j.ids.Data[:0], j.ids.Offsets[:0]
+	}
+	if err := f.file.ContentIDs(b, rows, ids); err != nil {
+		if h != nil {
+			putHits(h)
+		}
+		res.err = err
+		return res
+	}
+	res.hits = h
 	res.rows = int64(b.N)
 	res.took = time.Since(start)
 	return res
-}
-
-func strAt(s *scan.Strings, i int) *string {
-	c := s.Codes[i]
-	if c < 0 {
-		return nil
-	}
-	v := s.Dict[c]
-	return &v
-}
-
-func (s *scanner) finding(f corpusFile, b *scan.Batch, i int, row policy.Row, set policy.Set) schema.Finding {
-	fd := schema.Finding{
-		Snapshot:    s.snapshot,
-		Platform:    strAt(&b.Platform, i),
-		ContentType: strAt(&b.ContentType, i),
-		Visibility:  strAt(&b.Visibility, i),
-		Categories:  categoryLists[set],
-		SourceFile:  f.uri,
-		RowGroup:    int32(b.RowGroup),
-		RowInFile:   b.FirstRow + int64(i),
-	}
-	if id := &b.ContentID; id.Valid[i] {
-		var v string
-		if id.IsInt {
-			v = strconv.FormatInt(id.Int[i], 10)
-		} else {
-			v = string(id.Data[id.Offsets[i]:id.Offsets[i+1]])
-		}
-		fd.ContentID = &v
-	}
-	if row.AuthorValid {
-		a := row.Author
-		fd.AuthorID = &a
-		ev := s.index.Evidence(a)
-		if set.Has(policy.Minor) {
-			fd.BirthDate = ev.BirthDate
-		}
-		if set.Has(policy.Objected) {
-			fd.ObjectionAccountID, fd.ObjectedAt, fd.AccountsCenterID = ev.ObjectionAccountID, ev.ObjectedAt, ev.AccountsCenterID
-		}
-	}
-	if row.CreatedValid {
-		c := row.CreatedAt
-		fd.CreatedAt = &c
-	}
-	return fd
 }
 
 // corpusInputs describes the corpus files for the summary, and checks that
@@ -501,4 +656,13 @@ func hashObject(ctx context.Context, b lake.Bucket, key string) (string, error) 
 		return "", &lake.ObjectError{Op: "read", URI: b.URI(key), Err: err}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func strAt(s *scan.Strings, i int) *string {
+	c := s.Codes[i]
+	if c < 0 {
+		return nil
+	}
+	v := s.Dict[c]
+	return &v
 }

@@ -49,6 +49,7 @@ const (
 	modeFile        = "file"
 	modeRowGroup    = "row_group"
 	holdEnv         = "CORPUS_AUDIT_TEST_HOLD"
+	pauseEnv        = "CORPUS_AUDIT_TEST_PAUSE"
 	defaultRGShards = 2 // fewer than this many files per shard: cut by row group
 )
 
@@ -253,6 +254,29 @@ var hold = func() func(string) {
 	}
 }()
 
+// pause waits at a named point until the run is asked to stop when
+// $CORPUS_AUDIT_TEST_PAUSE says so ("point" or "point:N"), after saying so
+// on stderr: the SIGTERM tests signal the process while it is known to be
+// mid-snapshot. Without the variable it does nothing.
+var pause = func() func(string, <-chan struct{}) {
+	want := os.Getenv(pauseEnv)
+	if want == "" {
+		return func(string, <-chan struct{}) {}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	return func(point string, stop <-chan struct{}) {
+		mu.Lock()
+		seen[point]++
+		n := seen[point]
+		mu.Unlock()
+		if want == point || want == fmt.Sprintf("%s:%d", point, n) {
+			fmt.Fprintf(os.Stderr, "corpus-audit: test pause at %s:%d\n", point, n)
+			<-stop
+		}
+	}
+}()
+
 // snapshotOf resolves a run's snapshot name and instant.
 func snapshotOf(o RunOptions) (string, time.Time, error) {
 	name, at, ok, err := snapshotFromPath(o.Corpus)
@@ -285,7 +309,7 @@ func RunShard(ctx context.Context, o RunOptions, shard Shard) (PartialSummary, e
 		return PartialSummary{}, fmt.Errorf("output %s: %w", o.Out, err)
 	}
 	defer out.Bucket.Close()
-	ps, _, err := (&partialRun{o: o, shard: shard, work: out}).run(ctx)
+	ps, _, err := (&partialRun{o: o, shard: shard, work: out, stop: o.Stop}).run(ctx)
 	if err != nil {
 		err = foldedError{err}
 	}
@@ -574,7 +598,7 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 		entries = append(entries, f)
 		units = append(units, u)
 	}
-	o.Progress.start(meta.Snapshot, int64(len(pending)), rowsTotal, bytesTotal)
+	o.Progress.Start(meta.Snapshot, int64(len(pending)), rowsTotal, bytesTotal)
 
 	var cur *findings.Writer
 	curUnit := 0
@@ -638,6 +662,8 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 		checkpoint(units[i], entries[i], fc.RowsInFooter, fc.RowsJudged, fc.RowsFlagged, parts, time.Since(unitStart))
 		curUnit++
 		unitStart = time.Now()
+		hold("unit-done")
+		pause("unit-done", p.stop)
 		select {
 		case <-p.stop:
 			return errStopped

@@ -60,10 +60,30 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	ix := &Index{}
 	var inputs []schema.InputFile
 
+	// The ages table is independent of the other two: read it on another
+	// goroutine while objections and links are read and resolved (they
+	// touch disjoint fields of ix). Inputs keep their order.
+	type agesDone struct {
+		in  []schema.InputFile
+		err error
+	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	agesc := make(chan agesDone, 1)
+	go func() {
+		in, err := ix.readAges(actx, t.Ages, o)
+		agesc <- agesDone{in, err}
+	}()
+	fail := func(err error) (*Index, []schema.InputFile, error) {
+		cancel()
+		<-agesc
+		return nil, nil, err
+	}
+
 	// Objections first: links are only worth resolving against them.
 	objectors, in, err := readObjections(ctx, t.Objections, o, &ix.stats)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	inputs = append(inputs, in...)
 
@@ -71,20 +91,20 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	if t.Links != nil {
 		links, in, err = readLinks(ctx, *t.Links, &ix.stats)
 		if err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
 		inputs = append(inputs, in...)
 	}
 	if err := ix.resolveObjected(objectors, links); err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	links = nil
 
-	in, err = ix.readAges(ctx, t.Ages, o)
-	if err != nil {
-		return nil, nil, err
+	ad := <-agesc
+	if ad.err != nil {
+		return nil, nil, ad.err
 	}
-	inputs = append(inputs, in...)
+	inputs = append(inputs, ad.in...)
 
 	ix.stats.Objectors = int64(len(objectors))
 	ix.stats.ObjectedAccounts = int64(len(ix.entries))

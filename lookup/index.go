@@ -30,7 +30,9 @@
 // that are sorted, de-duplicated and moved into place one at a time: the
 // peak is about 8.5-10 bytes per non-null ages row. Account links are held
 // as 16-byte (account, centre) pairs while the connected components are
-// computed, and released before the ages table is read.
+// computed; the ages table is read at the same time, on another
+// goroutine (the two builds touch disjoint parts of the Index), so that a
+// second core is used.
 package lookup
 
 import (
@@ -227,23 +229,51 @@ func (ix *Index) birth(author int64, code uint64) (int32, bool) {
 }
 
 // Evidence returns the evidence for author's minor and objected
-// categories. It allocates; call it only for flagged rows.
+// categories. It allocates; call it only for flagged rows (or use
+// EvidenceOf, which does not).
 func (ix *Index) Evidence(author int64) Evidence {
+	v := ix.EvidenceOf(author)
 	var e Evidence
-	h := mix(uint64(author))
-	if code, ok := ix.ages.find(h); ok {
-		if d, ok := ix.birth(author, code); ok {
-			e.BirthDate = &d
-		}
+	if v.HasBirthDate {
+		d := v.BirthDate
+		e.BirthDate = &d
 	}
-	if i := ix.obj.find(author, h); i != 0 {
-		en := ix.entries[i-1]
-		o, at := en.objector, en.at
+	if v.Objected {
+		o, at := v.ObjectionAccountID, v.ObjectedAt
 		e.ObjectionAccountID, e.ObjectedAt = &o, &at
-		if en.hasCentre {
-			c := en.centre
+		if v.HasCentre {
+			c := v.AccountsCenterID
 			e.AccountsCenterID = &c
 		}
+	}
+	return e
+}
+
+// EvidenceValues is Evidence as plain values, with flags for the fields
+// Evidence leaves nil.
+type EvidenceValues struct {
+	BirthDate          int32
+	HasBirthDate       bool
+	Objected           bool // ObjectionAccountID and ObjectedAt are set
+	HasCentre          bool // AccountsCenterID is set
+	ObjectionAccountID int64
+	ObjectedAt         int64
+	AccountsCenterID   int64
+}
+
+// EvidenceOf is Evidence without allocating: the scan calls it for every
+// finding.
+func (ix *Index) EvidenceOf(author int64) EvidenceValues {
+	var e EvidenceValues
+	h := mix(uint64(author))
+	if code, ok := ix.ages.find(h); ok {
+		e.BirthDate, e.HasBirthDate = ix.birth(author, code)
+	}
+	if i := ix.obj.find(author, h); i != 0 {
+		en := &ix.entries[i-1]
+		e.Objected = true
+		e.ObjectionAccountID, e.ObjectedAt = en.objector, en.at
+		e.HasCentre, e.AccountsCenterID = en.hasCentre, en.centre
 	}
 	return e
 }
@@ -288,6 +318,7 @@ type ageSet struct {
 	off    []uint32
 	groups [256][]uint64
 	n      int64
+	mem    *byte // owns the records' memory (see allocRecords)
 }
 
 // find returns the code of the account whose hash is h.
@@ -410,12 +441,18 @@ func (b *ageSetBuilder) build() ageSet {
 	s.bmask = bpg - 1
 	s.stride = bpg + 1
 	s.off = make([]uint32, 256*s.stride)
+	// One array for every group's records, so that it can be backed by
+	// huge pages (allocRecords); the partitions are released as it fills.
+	s.mem = new(byte)
+	all := allocRecords(s.mem, int(n))
+	pos := 0
 	for g := uint64(0); g < 256; g++ {
 		size := 0
 		for p := g << 8; p < (g+1)<<8; p++ {
 			size += len(b.parts[p])
 		}
-		recs := make([]uint64, 0, size)
+		recs := all[pos : pos : pos+size]
+		pos += size
 		off := s.off[g*s.stride : (g+1)*s.stride]
 		for p := g << 8; p < (g+1)<<8; p++ {
 			for _, r := range b.parts[p] {
@@ -438,7 +475,7 @@ func sortUint64(s []uint64) { slices.Sort(s) }
 
 // objTable maps objected account ids to 1-based indexes into
 // Index.entries, by open addressing with linear probing at a load of at
-// most one half. Index 0 marks an empty slot.
+// most three quarters. Index 0 marks an empty slot.
 //
 // In front of it, a one-hash bit filter of about 16 bits per account (a
 // few per cent of false positives) answers most misses without touching
@@ -460,8 +497,10 @@ func newObjTable(n int) objTable {
 	if n == 0 {
 		return objTable{}
 	}
+	// A load of at most three quarters: linear probing stays short (the
+	// bit filter answers most misses before the table is touched).
 	size := uint64(8)
-	for size < uint64(2*n) {
+	for 3*size < uint64(4*n) {
 		size <<= 1
 	}
 	fbits := uint(bits.Len64(uint64(16*n - 1))) // 16n <= 2^fbits < 32n

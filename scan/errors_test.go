@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -84,14 +85,30 @@ func chunkOf(t testing.TB, data []byte, rg int, name string) (int, int) {
 
 // readFile opens data and reads every row group, returning the first error.
 func readFile(data []byte, cols Columns) error {
+	err := readFileAs(data, cols, false)
+	// Read with LazyContentID (then ContentIDs for no row), the file must
+	// fail just the same: a damaged content_id column is caught although
+	// no id is wanted.
+	if lazyErr := readFileAs(data, cols, true); (err == nil) != (lazyErr == nil) {
+		return fmt.Errorf("read: %v; read with LazyContentID: %v", err, lazyErr)
+	}
+	return err
+}
+
+func readFileAs(data []byte, cols Columns, lazy bool) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
 	if err != nil {
 		return err
 	}
-	var b Batch
+	b := Batch{LazyContentID: lazy}
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.ReadRowGroup(i, &b); err != nil {
 			return err
+		}
+		if lazy {
+			if err := f.ContentIDs(&b, nil, new(IDs)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -31,6 +32,11 @@ type scratch struct {
 	held    bool
 	owner   *File
 	ownerRG int
+	// lazyHeld: the batch holds row group ownerRG of owner read with
+	// LazyContentID, whose content_id chunk idChunk is still in mem.
+	lazyHeld bool
+	idChunk  *parquet.FileColumnChunk
+	idPage   Batch // one page of content ids (ContentIDs)
 
 	bufs   [][]byte         // one per coalesced range
 	plain  [numRoles][]byte // compressed chunks, rewritten uncompressed
@@ -61,7 +67,7 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 		if err != nil {
 			b.N = 0
 			if b.sc != nil {
-				b.sc.held = false
+				b.sc.held, b.sc.lazyHeld = false, false
 			}
 		}
 	}()
@@ -73,7 +79,7 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 		b.sc = new(scratch)
 	}
 	sc := b.sc
-	sc.held = false
+	sc.held, sc.lazyHeld, sc.idChunk = false, false, nil
 	n := int(f.meta.RowGroups[i].NumRows)
 	b.File, b.RowGroup, b.FirstRow, b.N = f.name, i, f.firstRow[i], n
 
@@ -84,7 +90,12 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 	if err := f.prepare(i, sc); err != nil {
 		return err
 	}
-	b.reset(n, !f.cols[roleContentID].absent && f.cols[roleContentID].kind != kIDString)
+	lazy := b.LazyContentID
+	idRows := n
+	if lazy {
+		idRows = 0
+	}
+	b.reset(n, idRows, !f.cols[roleContentID].absent && f.cols[roleContentID].kind != kIDString)
 	chunks := f.pf.RowGroups()[i].ColumnChunks()
 	var plainChunks []parquet.ColumnChunk
 	if f.plain != nil {
@@ -93,6 +104,19 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 	for role := range f.cols {
 		cur = role
 		c := &f.cols[role]
+		if role == roleContentID && lazy {
+			if !c.absent {
+				cc, ok := chunks[c.leaf].(*parquet.FileColumnChunk)
+				if c.rewrite {
+					cc, ok = plainChunks[c.leaf].(*parquet.FileColumnChunk)
+				}
+				if !ok {
+					return f.errf(role, i, -1, "internal error: unexpected column chunk type")
+				}
+				sc.idChunk = cc
+			}
+			continue
+		}
 		if c.absent {
 			b.fillNulls(role, n)
 			continue
@@ -109,7 +133,100 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 			return err
 		}
 	}
-	sc.held, sc.owner, sc.ownerRG = true, f, i
+	sc.held, sc.lazyHeld, sc.owner, sc.ownerRG = !lazy, lazy, f, i
+	return nil
+}
+
+// ContentIDs decodes the content_id column of the row group b holds, read
+// by ReadRowGroup with b.LazyContentID set, and appends to dst the ids of
+// the given rows (indexes into b, ascending): dst.Valid, and dst.Int or
+// dst.Data and dst.Offsets (which, as in a Batch, starts with 0; call it
+// on an empty dst, or one it filled before, of the same kind). It decodes
+// and checks every page of the column, whatever rows are asked for, so
+// that a damaged content_id column fails the row group even when no row
+// of it is wanted. Errors are *Error, as ReadRowGroup's.
+func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
+	sc := b.sc
+	if sc == nil || !sc.lazyHeld || sc.owner != f || sc.ownerRG != b.RowGroup || b.File != f.name {
+		return &Error{File: f.name, Column: f.cols[roleContentID].name, RowGroup: b.RowGroup, Row: -1,
+			Err: errors.New("internal error: ContentIDs on a batch not read with LazyContentID from this file")}
+	}
+	rg := b.RowGroup
+	c := &f.cols[roleContentID]
+	dst.IsInt = !c.absent && c.kind != kIDString
+	if !dst.IsInt && len(dst.Offsets) == 0 {
+		dst.Offsets = append(dst.Offsets, 0)
+	}
+	if c.absent {
+		for range rows {
+			dst.Valid = append(dst.Valid, false)
+			if !dst.IsInt {
+				dst.Offsets = append(dst.Offsets, int32(len(dst.Data)))
+			}
+		}
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{File: f.name, Column: c.name, RowGroup: rg, Row: -1,
+				Err: fmt.Errorf("malformed data: the decoder failed (%v)", p)}
+		}
+	}()
+	pb := &sc.idPage
+	if pb.sc == nil {
+		pb.sc = new(scratch)
+	}
+	st := &pb.sc.st[roleContentID]
+	st.reset()
+	pages := sc.idChunk.PagesFrom(&sc.mem)
+	defer pages.Close()
+	base, k := 0, 0 // rows before this page; next wanted row
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return f.wrap(roleContentID, rg, b.FirstRow+int64(base), fmt.Errorf("reading the page that starts at this row: %w", err))
+		}
+		pb.reset(0, 0, dst.IsInt)
+		n, bad, err := f.decodePage(roleContentID, p, pb, st)
+		parquet.Release(p)
+		if err != nil {
+			row := int64(-1)
+			if bad >= 0 {
+				row = b.FirstRow + int64(base+bad)
+			}
+			return f.wrap(roleContentID, rg, row, err)
+		}
+		if base+n > b.N {
+			return f.errf(roleContentID, rg, -1, "the column holds more values than the row group's %d rows", b.N)
+		}
+		id := &pb.ContentID
+		for ; k < len(rows) && int(rows[k]) < base+n; k++ {
+			r := int(rows[k]) - base
+			if r < 0 {
+				return f.errf(roleContentID, rg, -1, "internal error: rows not ascending")
+			}
+			dst.Valid = append(dst.Valid, id.Valid[r])
+			if dst.IsInt {
+				dst.Int = append(dst.Int, id.Int[r])
+				continue
+			}
+			dst.Data = append(dst.Data, id.Data[id.Offsets[r]:id.Offsets[r+1]]...)
+			if len(dst.Data) > math.MaxInt32 {
+				return f.errf(roleContentID, rg, -1, "more than 2 GiB of content_id bytes")
+			}
+			dst.Offsets = append(dst.Offsets, int32(len(dst.Data)))
+		}
+		base += n
+	}
+	if base != b.N {
+		return f.errf(roleContentID, rg, -1, "the column holds %d values but the row group has %d rows", base, b.N)
+	}
+	if k != len(rows) {
+		return f.errf(roleContentID, rg, -1, "internal error: row %d asked for, the row group has %d", rows[k], b.N)
+	}
 	return nil
 }
 
@@ -131,16 +248,17 @@ func (f *File) ReadRow(rowInFile int64, b *Batch) (idx int, err error) {
 	return int(rowInFile - b.FirstRow), nil
 }
 
-// reset empties b's columns keeping their memory, with room for n rows.
-func (b *Batch) reset(n int, intIDs bool) {
+// reset empties b's columns keeping their memory, with room for n rows
+// (idRows for the content ids).
+func (b *Batch) reset(n, idRows int, intIDs bool) {
 	b.ContentID.IsInt = intIDs
-	b.ContentID.Int = slices.Grow(b.ContentID.Int[:0], boolInt(intIDs)*n)
+	b.ContentID.Int = slices.Grow(b.ContentID.Int[:0], boolInt(intIDs)*idRows)
 	b.ContentID.Data = b.ContentID.Data[:0]
-	b.ContentID.Offsets = slices.Grow(b.ContentID.Offsets[:0], boolInt(!intIDs)*(n+1))
+	b.ContentID.Offsets = slices.Grow(b.ContentID.Offsets[:0], boolInt(!intIDs)*(idRows+1))
 	if !intIDs {
 		b.ContentID.Offsets = append(b.ContentID.Offsets, 0)
 	}
-	b.ContentID.Valid = slices.Grow(b.ContentID.Valid[:0], n)
+	b.ContentID.Valid = slices.Grow(b.ContentID.Valid[:0], idRows)
 	b.Author = slices.Grow(b.Author[:0], n)
 	b.AuthorValid = slices.Grow(b.AuthorValid[:0], n)
 	b.Created = slices.Grow(b.Created[:0], n)

@@ -92,6 +92,13 @@ type Batch struct {
 	N        int
 
 	ContentID IDs
+	// LazyContentID, set by the caller before ReadRowGroup, leaves
+	// ContentID empty: the column is decoded later, by File.ContentIDs,
+	// for the rows the caller wants (content ids are only needed for
+	// findings, a few rows in a hundred). A batch read this way must be
+	// passed to ContentIDs, which checks the column, before its row group
+	// is trusted.
+	LazyContentID bool
 
 	Author      []int64
 	AuthorValid []bool

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"time"
 
-	"github.com/alecthomas/kong"
 	"golang.org/x/term"
 
 	"github.com/corpus-audit/corpus-audit/jobs"
@@ -30,6 +28,9 @@ type cli struct {
 	Verify  verifyCmd  `cmd:"" help:"Check a run's outputs against manifest.json (and its signature). Exit 0 intact, 1 changed, 2 error."`
 	Explain explainCmd `cmd:"" help:"Show a finding, re-read its row from the corpus and say why it was flagged. Exit 0 matches, 1 not found, 2 changed."`
 	Diff    diffCmd    `cmd:"" help:"List findings new in NEW, resolved since OLD, and persisting."`
+	Nightly nightlyCmd `cmd:"" help:"Audit every complete snapshot of a lake that has no valid audit yet, oldest first (incremental, locked, resumable)."`
+	Merge   mergeCmd   `cmd:"" help:"Merge the partial results of the N shards of a sharded run into one run's outputs."`
+	Config  configCmd  `cmd:"" help:"Print the effective configuration of a command line (config file < environment < flags), secrets masked."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 
@@ -48,17 +49,35 @@ type runCmd struct {
 	S3PathStyle   bool   `name:"s3-path-style" help:"Path-style S3 addressing."`
 	SignKey       string `name:"sign-key" placeholder:"FILE" help:"Ed25519 private key (PEM or raw) to sign manifest.json (manifest.json.sig)."`
 	PseudonymKey  string `name:"pseudonym-key-file" placeholder:"FILE" help:"HMAC key for the pseudonyms in the reports' examples (else $CORPUS_AUDIT_PSEUDONYM_KEY; without a key, no examples)."`
+	Shard         string `placeholder:"I/N" help:"Audit only the I-th of N parts of the snapshot (I from 0; auto/N takes I from JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX) and write a partial result to --out ({shard} in --out becomes I); combine the parts with merge."`
+
+	metricsFlags
+	progressFlag
 }
 
 func (r *runCmd) Run(ctx context.Context, log *slog.Logger) (int, error) {
-	sum, err := jobs.Run(ctx, jobs.RunOptions{
+	prog := &jobs.Progress{}
+	o := jobs.RunOptions{
 		Corpus: r.Corpus, Ages: r.Ages, Objections: r.Objections, Links: r.Links, Out: r.Out,
 		SnapshotAt: r.SnapshotAt, ConfigPath: r.Config, AllowUnmarked: r.AllowUnmarked,
 		Workers: r.Workers, NoHash: r.NoHash,
 		SignKeyFile: r.SignKey, PseudonymKeyFile: r.PseudonymKey,
 		S3:  lake.S3Options{Endpoint: r.S3Endpoint, PathStyle: r.S3PathStyle},
-		Log: log, Version: version,
-	})
+		Log: log, Version: version, Progress: prog,
+	}
+	stopProgress := startProgress(r.Progress, prog)
+	defer stopProgress()
+	if r.Shard != "" {
+		return r.runShard(ctx, log, o)
+	}
+	started := time.Now()
+	sum, err := jobs.Run(ctx, o)
+	stopProgress()
+	code := sum.Status.ExitCode()
+	if err != nil {
+		code = schema.ExitFailed
+	}
+	r.publish(ctx, log, runMetrics("run", sum, code, started), map[string]string{"command": "run"})
 	if err != nil {
 		if errors.Is(err, jobs.ErrUsage) {
 			return schema.ExitFailed, err
@@ -87,23 +106,27 @@ func newLogger(format, level string) *slog.Logger {
 	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "text" || (format == "auto" && term.IsTerminal(int(os.Stderr.Fd()))) {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(slog.NewTextHandler(stderr, opts))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(slog.NewJSONHandler(stderr, opts))
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	tuneGC()
+	stop := startProfiles()
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 func run(args []string) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("corpus-audit"),
-		kong.Description("Audit an AI training corpus for minors', private and objected users' content.\n\nExit codes: 0 clean, 1 findings, 2 failed or incomplete."),
-		kong.UsageOnError(),
-		kong.Exit(func(code int) { os.Exit(code) }),
-	)
+	layer, err := loadSettings(args, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corpus-audit:", err)
+		return schema.ExitFailed
+	}
+	parser, err := newParser(&c, layer, os.LookupEnv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corpus-audit:", err)
 		return schema.ExitFailed
@@ -113,10 +136,8 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "corpus-audit:", err)
 		return schema.ExitFailed
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	log := newLogger(c.LogFormat, c.LogLevel)
-	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.BindTo(context.Background(), (*context.Context)(nil))
 	kctx.Bind(log)
 	var code int
 	cmd, ok := kctx.Selected().Target.Addr().Interface().(interface {
@@ -126,6 +147,8 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "corpus-audit: no command")
 		return schema.ExitFailed
 	}
+	ctx, stop := handleSignals(cmd, log)
+	defer stop()
 	code, err = cmd.Run(ctx, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "corpus-audit:", err)
