@@ -97,7 +97,16 @@ func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context
 	if o.Out == "" {
 		return sum, fmt.Errorf("%w: --out is required", ErrUsage)
 	}
-	out, err := lake.Open(ctx, o.Out, o.S3)
+	// The output takes the config file's S3 settings too (server-side
+	// encryption above all: findings hold personal data). A config that
+	// cannot be read fails the audit below, which says so in the summary.
+	outS3 := o.S3
+	if o.ConfigPath != "" {
+		if cfg, _, err := loadConfig(ctx, o.ConfigPath, o.S3); err == nil {
+			outS3 = mergeS3(cfg.S3Options(), o.S3)
+		}
+	}
+	out, err := lake.Open(ctx, o.Out, outS3)
 	if err != nil {
 		return sum, fmt.Errorf("output %s: %w", o.Out, err)
 	}

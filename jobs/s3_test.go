@@ -320,7 +320,7 @@ func rangeEnd(h string) int64 {
 	return n
 }
 
-const auditConfig = "policy:\n  name: s3-golden\n  objection_grace: 0s\n"
+const auditConfig = "policy:\n  name: s3-golden\n  objection_grace: 0s\ns3:\n  sse: AES256\n"
 
 // TestRunS3MatchesLocal uploads a whole generated lake and audits it with
 // every path of the run (--corpus, --ages, --objections, --links, --out,
@@ -382,6 +382,10 @@ func TestRunS3MatchesLocal(t *testing.T) {
 				}
 			}
 			if e.Method == http.MethodPut {
+				// The config file's s3.sse applies to every output.
+				if strings.HasPrefix(key, "runs/s3/") && e.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+					t.Errorf("PUT %s without the config's server-side encryption (header %q)", key, e.Header.Get("X-Amz-Server-Side-Encryption"))
+				}
 				switch {
 				case key == "runs/s3/"+schema.SummaryFile:
 					summaryAt = i
