@@ -115,28 +115,46 @@ func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context
 	r := &run{o: o, out: out, sum: &sum}
 	err = audit(r, ctx)
 	sum.Run.Finished = o.Now().UTC()
-	if err != nil {
-		sum.Status = schema.StatusIncomplete
-		sum.Error = oneLine(err)
-		sum.Outputs = nil
-		sum.Counts.RowsClean = 0
-	}
 	// Outputs are written even when the context was cancelled (SIGTERM):
 	// a failed run must still say so.
 	wctx := context.WithoutCancel(ctx)
+	// fail marks the run incomplete. Nothing of a failed run may pass for a
+	// result: its findings files go (best effort: the summary says
+	// incomplete whatever remains).
 	fail := func(werr error) {
 		err = errors.Join(err, werr)
 		sum.Status = schema.StatusIncomplete
 		sum.Error = oneLine(err)
+		sum.Outputs = nil
+		sum.Counts.RowsClean = 0
+		if cerr := report.ClearFindings(wctx, out); cerr != nil {
+			o.Log.Warn("could not remove the findings of the failed run", "error", cerr)
+		}
+	}
+	if err != nil {
+		fail(nil)
+	}
+	// dropReports removes reports that may say more than the summary does.
+	dropReports := func() {
+		for _, name := range []string{report.HTMLFile, report.MDFile} {
+			_ = out.Bucket.Delete(wctx, out.Join(name))
+		}
 	}
 	if werr := writeReports(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
+		dropReports()
 	}
 	if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
-		return sum, foldedError{errors.Join(err, werr)}
+		fail(werr)
+		dropReports()
+		return sum, foldedError{err}
 	}
 	if werr := writeManifest(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
+		// The reports said complete: say incomplete now, or say nothing.
+		if rerr := writeReports(wctx, out, &sum, r.o); rerr != nil {
+			dropReports()
+		}
 		if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
 			return sum, foldedError{errors.Join(err, werr)}
 		}
@@ -206,9 +224,13 @@ func (r *run) audit(ctx context.Context) (err error) {
 		return fmt.Errorf("corpus %s: %w", o.Corpus, err)
 	}
 	defer corpus.Bucket.Close()
-	files, err := listCorpus(ctx, corpus, o.AllowUnmarked)
+	files, ignored, err := listSnapshot(ctx, corpus, o.AllowUnmarked)
 	if err != nil {
 		return err
+	}
+	if len(ignored) > 0 {
+		o.Log.Warn("files in the snapshot folder that are not Parquet were not audited", "count", len(ignored), "first", ignored[0])
+		r.sum.IgnoredFiles = ignored
 	}
 
 	tables, closeTables, err := openTables(ctx, o, s3o)
@@ -283,6 +305,11 @@ func (r *run) audit(ctx context.Context) (err error) {
 // exit code makes: every row counted in the footers was read and judged.
 func (r *run) finish() error {
 	c := &r.sum.Counts
+	for _, f := range c.Files {
+		if f.RowsJudged != f.RowsInFooter {
+			return fmt.Errorf("coverage: %s: %d rows judged but its footer counts %d", f.Path, f.RowsJudged, f.RowsInFooter)
+		}
+	}
 	if c.RowsScanned != c.RowsInFiles {
 		return fmt.Errorf("coverage: %d rows judged but the footers count %d", c.RowsScanned, c.RowsInFiles)
 	}
@@ -392,43 +419,58 @@ func openTables(ctx context.Context, o RunOptions, s3o lake.S3Options) (lookup.T
 // out of the corpus: any element that starts with _ or . (Spark's _SUCCESS
 // and _temporary/, Hadoop's .crc files), and anything not *.parquet.
 func skipped(rel string) bool {
+	return hidden(rel) || !strings.HasSuffix(strings.ToLower(path.Base(rel)), ".parquet")
+}
+
+// hidden reports whether any element of rel starts with _ or .
+func hidden(rel string) bool {
 	for _, e := range strings.Split(rel, "/") {
 		if strings.HasPrefix(e, "_") || strings.HasPrefix(e, ".") {
 			return true
 		}
 	}
-	return !strings.HasSuffix(strings.ToLower(path.Base(rel)), ".parquet")
+	return false
 }
 
 // listCorpus lists the Parquet files of a snapshot folder and checks its
 // _SUCCESS marker.
 func listCorpus(ctx context.Context, loc lake.Location, allowUnmarked bool) ([]lake.Object, error) {
+	files, _, err := listSnapshot(ctx, loc, allowUnmarked)
+	return files, err
+}
+
+// listSnapshot is listCorpus that also returns the visible files it
+// ignored (not *.parquet, not hidden by a _ or . element), so that a run
+// can say which files of the folder it did not audit.
+func listSnapshot(ctx context.Context, loc lake.Location, allowUnmarked bool) (files []lake.Object, ignored []string, err error) {
 	all, err := loc.Files(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
+		return nil, nil, fmt.Errorf("corpus: %w", err)
 	}
 	marked := false
-	var files []lake.Object
 	for _, f := range all {
 		rel := loc.Rel(f.Key)
 		if rel == "_SUCCESS" {
 			marked = true
 		}
 		if skipped(rel) {
+			if !hidden(rel) {
+				ignored = append(ignored, loc.URI(f.Key))
+			}
 			continue
 		}
 		files = append(files, f)
 	}
 	if len(all) == 1 && all[0].Key == loc.Key {
-		return nil, fmt.Errorf("corpus %s: is a file; give the snapshot folder", loc.Raw)
+		return nil, nil, fmt.Errorf("corpus %s: is a file; give the snapshot folder", loc.Raw)
 	}
 	if !marked && !allowUnmarked {
-		return nil, fmt.Errorf("corpus %s: no _SUCCESS marker: the export is incomplete (give --allow-unmarked to audit it anyway)", loc.Raw)
+		return nil, nil, fmt.Errorf("corpus %s: no _SUCCESS marker: the export is incomplete (give --allow-unmarked to audit it anyway)", loc.Raw)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("corpus %s: no Parquet files in the snapshot", loc.Raw)
+		return nil, nil, fmt.Errorf("corpus %s: no Parquet files in the snapshot", loc.Raw)
 	}
-	return files, nil
+	return files, ignored, nil
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }

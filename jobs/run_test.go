@@ -15,6 +15,7 @@ import (
 	"github.com/corpus-audit/corpus-audit/findings"
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/lakegen"
+	"github.com/corpus-audit/corpus-audit/report"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
 
@@ -239,5 +240,60 @@ func TestRunDeterministic(t *testing.T) {
 	jb, _ := json.Marshal(sb)
 	if !bytes.Equal(ja, jb) {
 		t.Errorf("summaries differ:\n%s\n%s", ja, jb)
+	}
+}
+
+// TestRunListsIgnoredFiles: visible files that are not Parquet are not
+// audited, and the summary says which.
+func TestRunListsIgnoredFiles(t *testing.T) {
+	res := genLake(t, func(o *lakegen.Options) { o.Rows, o.Files = 400, 2 })
+	o := runOpts(res, t.TempDir())
+	for _, name := range []string{"README.txt", "platform=x/part-9.parq", ".hidden", "_committed_123"} {
+		p := filepath.Join(o.Corpus, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	sum, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(o.Corpus, "README.txt"), filepath.Join(o.Corpus, "platform=x", "part-9.parq")}
+	if !slices.Equal(sum.IgnoredFiles, want) {
+		t.Errorf("ignored files %q, want %q", sum.IgnoredFiles, want)
+	}
+	if sum.Counts.FilesScanned != 2 {
+		t.Errorf("files scanned %d", sum.Counts.FilesScanned)
+	}
+}
+
+// TestClearRemovesEarlierResult: what an earlier run left in --out (its
+// summary, reports, manifest, findings) is gone before a new run starts, so
+// a run killed mid-way leaves nothing that vouches for a result.
+func TestClearRemovesEarlierResult(t *testing.T) {
+	res := genLake(t, nil)
+	out := t.TempDir()
+	if _, err := Run(context.Background(), runOpts(res, out)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := filepath.Glob(filepath.Join(out, "*"))
+	if len(before) < 5 {
+		t.Fatalf("the first run wrote only %v", before)
+	}
+	loc, err := lake.Open(context.Background(), out, lake.S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Clear(context.Background(), loc); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("left after Clear: %v", left)
 	}
 }

@@ -76,11 +76,20 @@ func ReadSummary(ctx context.Context, b lake.Bucket, key string) (*schema.Summar
 
 // Clear removes a previous run's outputs from an output folder: the
 // summary first (so the folder stops looking complete at once), then the
-// findings files.
+// reports and the manifest, then the findings files.
 func Clear(ctx context.Context, out lake.Location) error {
-	if err := out.Bucket.Delete(ctx, out.Join(schema.SummaryFile)); err != nil {
-		return err
+	// The summary first: the folder stops looking complete at once. Then
+	// what vouches for an earlier result: its reports and manifest.
+	for _, name := range []string{schema.SummaryFile, HTMLFile, MDFile, ManifestFile, SignatureFile} {
+		if err := out.Bucket.Delete(ctx, out.Join(name)); err != nil {
+			return err
+		}
 	}
+	return ClearFindings(ctx, out)
+}
+
+// ClearFindings removes every file under an output folder's findings/.
+func ClearFindings(ctx context.Context, out lake.Location) error {
 	prefix := out.Join(schema.FindingsDir) + "/"
 	var keys []string
 	if err := out.Bucket.Iter(ctx, prefix, func(k string, _ lake.Attrs) error {

@@ -17,6 +17,11 @@ type Summary struct {
 
 	Counts Counts `json:"counts"`
 
+	// IgnoredFiles lists the visible files of the snapshot folder that
+	// were not audited because they are not *.parquet (hidden files, whose
+	// path has an element starting with _ or ., are not listed).
+	IgnoredFiles []string `json:"ignored_files,omitempty"`
+
 	// Inputs lists every file read, corpus and tables, sorted by role then path.
 	Inputs []InputFile `json:"inputs"`
 
