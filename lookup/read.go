@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	stdcsv "encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -291,11 +292,33 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 		}
 	}
 
+	// INT96 columns are read with the low-level reader and converted here:
+	// pqarrow converts them to int64 nanoseconds, which silently wraps for
+	// instants outside 1677-09-21..2262-04-11 (such as 9999-12-31, a
+	// common "never" marker) and turns malformed values into valid ones.
+	// Every other column goes through pqarrow.
+	i96 := make([]*int96Column, len(spec.cols))
+	var arrowIndices []int
+	for i, c := range spec.cols {
+		if sc.Column(indices[i]).PhysicalType() != parquet.Types.Int96 {
+			arrowIndices = append(arrowIndices, indices[i])
+			continue
+		}
+		if c.kind != kindTime {
+			return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
+		}
+		i96[i] = &int96Column{pf: pf, col: indices[i], maxDef: sc.Column(indices[i]).MaxDefinitionLevel()}
+	}
+	if len(arrowIndices) == 0 {
+		// Cannot happen with the specs above (account_id is never INT96).
+		return 0, fmt.Errorf("%s: no column to read besides INT96 timestamps", uri)
+	}
+
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading Parquet schema: %w", uri, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, indices, nil)
+	rr, err := fr.GetRecordReader(ctx, arrowIndices, nil)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", uri, err)
 	}
@@ -306,6 +329,9 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 	pos := make([]int, len(spec.cols))
 	for i, c := range spec.cols {
 		pos[i] = -1
+		if i96[i] != nil {
+			continue
+		}
 		for j, f := range fields {
 			if f.Name == c.name {
 				pos[i] = j
@@ -328,7 +354,13 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 		n := int(rec.NumRows())
 		b.reset(n)
 		for i, c := range spec.cols {
-			if err := convertArrow(&b.cols[i], c, rec.Column(pos[i]), n); err != nil {
+			var err error
+			if i96[i] != nil {
+				err = i96[i].read(&b.cols[i], c, n)
+			} else {
+				err = convertArrow(&b.cols[i], c, rec.Column(pos[i]), n)
+			}
+			if err != nil {
 				var re rowErr
 				if errors.As(err, &re) {
 					return rows, fmt.Errorf("%s: column %s, row %d: %s", uri, c.name, rows+int64(re.row), re.msg)
@@ -347,7 +379,191 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 	if want := md.NumRows; rows != want {
 		return rows, fmt.Errorf("%s: read %d rows, the footer says %d", uri, rows, want)
 	}
+	for i, c := range spec.cols {
+		if i96[i] == nil {
+			continue
+		}
+		if err := i96[i].finish(); err != nil {
+			return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+		}
+	}
 	return rows, nil
+}
+
+// int96Column reads one INT96 timestamp column of a Parquet file, row
+// group after row group, in step with the record reader of the other
+// columns.
+type int96Column struct {
+	pf     *file.Reader
+	col    int   // leaf index
+	maxDef int16 // definition level of a non-null value
+	rg     int   // next row group to open
+	cr     *file.Int96ColumnChunkReader
+	left   int64 // rows of the open row group not read yet
+	vals   []parquet.Int96
+	defs   []int16
+}
+
+// read reads the next n rows into dst as times (and validity, if c is
+// nullable). Errors at a row are rowErrs, the row counted from the start
+// of the batch.
+func (r *int96Column) read(dst *column, c colSpec, n int) error {
+	for done := 0; done < n; {
+		for r.left == 0 {
+			if err := r.nextRowGroup(); err != nil {
+				return err
+			}
+		}
+		want := int(min(int64(n-done), r.left))
+		if cap(r.vals) < want {
+			r.vals = make([]parquet.Int96, want)
+			r.defs = make([]int16, want)
+		}
+		vals, defs := r.vals[:want], r.defs[:want]
+		if r.maxDef == 0 {
+			defs = nil
+		}
+		total, nvals, err := r.cr.ReadBatch(int64(want), vals, defs, nil)
+		if err == nil {
+			err = r.cr.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("row group %d: reading INT96 values: %w", r.rg-1, err)
+		}
+		if total == 0 {
+			return fmt.Errorf("row group %d: column chunk ends %d rows before the row group does", r.rg-1, r.left)
+		}
+		if defs == nil && int64(nvals) != total {
+			return fmt.Errorf("row group %d: read %d values for %d rows of a required column", r.rg-1, nvals, total)
+		}
+		v := 0
+		for j := 0; j < int(total); j++ {
+			row := done + j
+			if defs != nil && defs[j] < r.maxDef {
+				if !c.nullable {
+					return rowErr{row, "null value"}
+				}
+				dst.valid = append(dst.valid, false)
+				dst.times = append(dst.times, time.Time{})
+				continue
+			}
+			if v >= nvals {
+				return fmt.Errorf("row group %d: fewer values than non-null definition levels", r.rg-1)
+			}
+			t, ok := int96Time(vals[v])
+			if !ok {
+				return rowErr{row, "INT96 timestamp out of range: " + int96String(vals[v])}
+			}
+			v++
+			if c.nullable {
+				dst.valid = append(dst.valid, true)
+			}
+			dst.times = append(dst.times, t)
+		}
+		if v != nvals {
+			return fmt.Errorf("row group %d: more values than non-null definition levels", r.rg-1)
+		}
+		done += int(total)
+		r.left -= total
+	}
+	return nil
+}
+
+// nextRowGroup checks that the open column chunk is used up and opens the
+// next row group's.
+func (r *int96Column) nextRowGroup() error {
+	if err := r.checkChunkDone(); err != nil {
+		return err
+	}
+	if r.rg >= r.pf.NumRowGroups() {
+		return errors.New("fewer INT96 values than rows")
+	}
+	rg := r.pf.RowGroup(r.rg)
+	r.rg++
+	cc, err := rg.Column(r.col)
+	if err != nil {
+		return fmt.Errorf("row group %d: %w", r.rg-1, err)
+	}
+	cr, ok := cc.(*file.Int96ColumnChunkReader)
+	if !ok {
+		return fmt.Errorf("row group %d: unexpected column reader %T for INT96", r.rg-1, cc)
+	}
+	r.cr, r.left = cr, rg.NumRows()
+	if r.left < 0 {
+		return fmt.Errorf("row group %d: negative row count %d", r.rg-1, r.left)
+	}
+	return nil
+}
+
+// checkChunkDone fails if the open column chunk holds more values than its
+// row group has rows.
+func (r *int96Column) checkChunkDone() error {
+	if r.cr == nil {
+		return nil
+	}
+	more := r.cr.HasNext()
+	if err := r.cr.Err(); err != nil {
+		return fmt.Errorf("row group %d: reading INT96 values: %w", r.rg-1, err)
+	}
+	if more {
+		return fmt.Errorf("row group %d: column chunk holds more values than the row group has rows", r.rg-1)
+	}
+	return nil
+}
+
+// finish checks, after the last batch, that every value was read.
+func (r *int96Column) finish() error {
+	if r.left != 0 {
+		return fmt.Errorf("row group %d: %d rows not read", r.rg-1, r.left)
+	}
+	if err := r.checkChunkDone(); err != nil {
+		return err
+	}
+	for ; r.rg < r.pf.NumRowGroups(); r.rg++ {
+		if n := r.pf.RowGroup(r.rg).NumRows(); n != 0 {
+			return fmt.Errorf("row group %d: %d rows not read", r.rg, n)
+		}
+	}
+	return nil
+}
+
+// INT96 timestamp layout and the range of instants accepted.
+const (
+	julianUnix = 2_440_588 // Julian day number of 1970-01-01
+	nanosDay   = 86_400_000_000_000
+)
+
+var (
+	minInt96Time = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxInt96Time = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+)
+
+// int96Time converts an INT96 timestamp (8 bytes little-endian nanoseconds
+// of the day, then 4 bytes little-endian Julian day number) to a time in
+// UTC, directly rather than through int64 nanoseconds so that the whole
+// range of years 1..9999 is kept. As in scan, the nanoseconds are read as
+// signed: Arrow's writer truncates the day toward zero, so instants before
+// 1970 carry negative nanoseconds. It reports false for nanoseconds of a
+// day outside (-86400e9, 86400e9) and for instants outside years 1..9999
+// (including Julian day 0, which is in 4713 BC).
+func int96Time(v parquet.Int96) (time.Time, bool) {
+	nanos := int64(binary.LittleEndian.Uint64(v[:8]))
+	jday := int64(binary.LittleEndian.Uint32(v[8:]))
+	if nanos <= -nanosDay || nanos >= nanosDay {
+		return time.Time{}, false
+	}
+	// |days*86400| < 2^32*86400 and |nanos| < 86400e9: no overflow.
+	t := time.Unix((jday-julianUnix)*86400, nanos).UTC()
+	if t.Before(minInt96Time) || t.After(maxInt96Time) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// int96String shows an INT96 value's parts, for errors.
+func int96String(v parquet.Int96) string {
+	return fmt.Sprintf("Julian day %d, nanoseconds of day %d (want a day in years 1..9999 and nanoseconds within a day)",
+		binary.LittleEndian.Uint32(v[8:]), int64(binary.LittleEndian.Uint64(v[:8])))
 }
 
 // checkArrowType reports whether t can be read as c's kind.
