@@ -174,6 +174,9 @@ func (r *run) merge(ctx context.Context, locs []lake.Location) (err error) {
 	}
 	inputs := make([]*schema.InputFile, len(pl.Files))
 	unitRows := make([]int64, len(pl.Files))
+	// footerFrom names, per file, the unit whose footer counts were taken:
+	// every other unit of the file must agree with it.
+	footerFrom := make([]string, len(pl.Files))
 	t := newTally(c)
 	var buf []schema.Finding
 	for _, u := range pl.Units {
@@ -186,7 +189,23 @@ func (r *run) merge(ctx context.Context, locs []lake.Location) (err error) {
 		if res.Path != fc.Path {
 			return fmt.Errorf("partial result %s: unit %s names %s, the plan %s", s.loc.Raw, u.ID, res.Path, fc.Path)
 		}
-		fc.RowGroups, fc.RowsInFooter = res.RowGroups, res.RowsInFile
+		// Coverage unit by unit: a unit that judged fewer rows than its
+		// range holds is not made good by another that judged more.
+		if res.RowsJudged != res.RowsInUnit {
+			return fmt.Errorf("coverage: partial result %s: unit %s of %s judged %d rows but its row groups count %d",
+				s.loc.Raw, u.ID, fc.Path, res.RowsJudged, res.RowsInUnit)
+		}
+		if u.whole() && res.RowsInUnit != res.RowsInFile {
+			return fmt.Errorf("coverage: partial result %s: unit %s covers the whole of %s but counts %d rows, the file's footer %d",
+				s.loc.Raw, u.ID, fc.Path, res.RowsInUnit, res.RowsInFile)
+		}
+		if footerFrom[u.File] == "" {
+			footerFrom[u.File] = u.ID
+			fc.RowGroups, fc.RowsInFooter = res.RowGroups, res.RowsInFile
+		} else if res.RowsInFile != fc.RowsInFooter || res.RowGroups != fc.RowGroups {
+			return fmt.Errorf("coverage: units %s and %s of %s disagree on its footer: %d rows in %d row groups, and %d rows in %d row groups",
+				footerFrom[u.File], u.ID, fc.Path, fc.RowsInFooter, fc.RowGroups, res.RowsInFile, res.RowGroups)
+		}
 		fc.RowsJudged += res.RowsJudged
 		fc.RowsFlagged += res.RowsFlagged
 		c.RowsScanned += res.RowsJudged
@@ -270,6 +289,9 @@ func partialDiff(a, b *partialMeta) string {
 		return "config file"
 	case a.Hashed != b.Hashed:
 		return "--no-hash"
+	case a.Tool.Version != b.Tool.Version:
+		// Shards judged by two versions of the rules are not one audit.
+		return "corpus-audit version"
 	}
 	return ""
 }

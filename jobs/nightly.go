@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corpus-audit/corpus-audit/lake"
+	"github.com/corpus-audit/corpus-audit/report"
 	"github.com/corpus-audit/corpus-audit/schema"
 	"github.com/corpus-audit/corpus-audit/state"
 )
@@ -391,9 +392,15 @@ func (n *nightly) tablesFingerprint(ctx context.Context, s3o lake.S3Options) (st
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func fingerprint(sd snapshotDir, tablesFP, auditCfg string) (string, int) {
+// fingerprint hashes what decides a snapshot's audit: its corpus files'
+// keys, sizes and ETags, the tables' fingerprint, what of the config
+// decides results, and the version of corpus-audit (tool). A stored audit
+// made by another version is not trusted — a rule may have been fixed
+// since — so after an upgrade (or a downgrade) every snapshot is audited
+// again, and an audit interrupted under another version starts over.
+func fingerprint(sd snapshotDir, tablesFP, auditCfg, tool string) (string, int) {
 	h := sha256.New()
-	fmt.Fprintf(h, "tables %s\nconfig %s\n", tablesFP, auditCfg)
+	fmt.Fprintf(h, "tables %s\nconfig %s\ntool %q\n", tablesFP, auditCfg, tool)
 	for _, f := range sd.files {
 		fmt.Fprintf(h, "corpus %q %d %q %q\n", f.Key, f.Attrs.Size, f.Attrs.ETag, f.Attrs.VersionID)
 	}
@@ -427,7 +434,9 @@ func (n *nightly) cleanWork(ctx context.Context) {
 	}
 }
 
-// snapshot audits one snapshot unless its stored audit is still valid.
+// snapshot audits one snapshot unless its stored audit is still valid:
+// complete, with today's policy and fingerprint, which covers the inputs,
+// the config and the version of corpus-audit (see fingerprint).
 func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tablesFP, auditCfg string) SnapshotResult {
 	o := n.o
 	t0 := o.Now()
@@ -437,7 +446,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 		sr.Err = sd.err
 		return sr
 	}
-	fp, nInputs := fingerprint(sd, tablesFP, auditCfg)
+	fp, nInputs := fingerprint(sd, tablesFP, auditCfg, report.Tool(o.Version).Version)
 	rec := n.st.Snapshots[sd.name]
 	if rec == nil {
 		rec = &state.Snapshot{}
@@ -452,7 +461,7 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 	sr.Action = ActionResumed
 	if a == nil || a.PolicyHash != policyHash || a.Fingerprint != fp {
 		if a != nil {
-			o.Log.Info("inputs or policy changed since the interrupted audit: starting over", "snapshot", sd.name, "old_run_id", a.RunID)
+			o.Log.Info("inputs, policy or corpus-audit version changed since the interrupted audit: starting over", "snapshot", sd.name, "old_run_id", a.RunID)
 			if wl, err := lake.Open(ctx, a.Work, n.s3o); err == nil {
 				clearPrefix(ctx, wl, "")
 				wl.Bucket.Close()

@@ -241,3 +241,25 @@ func filesUnder(dir string) []string {
 	})
 	return out
 }
+
+// TestNightlyToolVersion: a snapshot whose stored audit was made by
+// another version of corpus-audit is audited again; by the same version,
+// it is left unchanged.
+func TestNightlyToolVersion(t *testing.T) {
+	ctx := context.Background()
+	lakeDir := nightlyLake(t, "2026-06-01")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	for _, step := range []struct{ version, want string }{
+		{"1.4.0", "2026-06-01=audited"},
+		{"1.4.0", "2026-06-01=unchanged"},
+		{"1.4.1", "2026-06-01=audited"},
+		{"1.4.1", "2026-06-01=unchanged"},
+	} {
+		o := nightlyOpts(lakeDir, stateDir)
+		o.Version = step.version
+		r := Nightly(ctx, o)
+		if got := actions(r); got != step.want || r.Err != nil {
+			t.Fatalf("run by %s: %s %v, want %s", step.version, got, r.Err, step.want)
+		}
+	}
+}

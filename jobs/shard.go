@@ -481,8 +481,11 @@ func (p *partialRun) run(ctx context.Context) (PartialSummary, *partialMeta, err
 }
 
 // resume reads what an earlier run left in the partial folder. If it
-// audited the same plan with the same policy, tables and config, its
-// finished units are returned; otherwise the folder is cleared.
+// audited the same plan with the same policy, tables and config, and was
+// made by the same version of corpus-audit, its finished units are
+// returned; otherwise the folder is cleared. (A unit judged by another
+// version may have been judged by rules since fixed: a run after an
+// upgrade audits the snapshot again from the start.)
 func (p *partialRun) resume(ctx context.Context, meta *partialMeta) (map[string]unitResult, error) {
 	old, err := readPartialMeta(ctx, p.work)
 	if err != nil && !lake.IsNotExist(err) {
@@ -518,7 +521,8 @@ func samePartial(a, b *partialMeta) bool {
 	cb, _ := json.Marshal(b.Config)
 	return a.Version == b.Version && a.Shard == b.Shard && a.Shards == b.Shards && a.PlanHash == b.PlanHash &&
 		a.Snapshot == b.Snapshot && a.SnapshotAt.Equal(b.SnapshotAt) && a.Corpus == b.Corpus &&
-		a.Policy.Hash == b.Policy.Hash && a.Hashed == b.Hashed && bytes.Equal(ja, jb) && bytes.Equal(ca, cb)
+		a.Policy.Hash == b.Policy.Hash && a.Hashed == b.Hashed && bytes.Equal(ja, jb) && bytes.Equal(ca, cb) &&
+		a.Tool.Version == b.Tool.Version
 }
 
 // scanUnits audits the pending units, checkpointing each.
@@ -539,8 +543,11 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 				RowGroups: f.file.NumRowGroups(), RowsInFile: f.file.NumRows(), RowsInUnit: rowsInUnit,
 				RowsJudged: judged, RowsFlagged: flagged, Parts: parts, Seconds: took.Seconds(),
 			}
+			// The file's first unit describes it, exactly as corpusInputs
+			// does for a plain run.
+			var in *schema.InputFile
 			if u.whole() || u.From == 0 {
-				in := schema.InputFile{Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
+				in = &schema.InputFile{Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
 					ETag: f.obj.Attrs.ETag, VersionID: f.obj.Attrs.VersionID}
 				if hashed {
 					sum, err := hashObject(gctx, corpus.Bucket, f.obj.Key)
@@ -549,7 +556,6 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 					}
 					in.SHA256 = sum
 				}
-				res.Input = &in
 			}
 			a, err := corpus.Bucket.Attributes(gctx, f.obj.Key)
 			if err != nil {
@@ -557,6 +563,13 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 			}
 			if a.ETag != f.obj.Attrs.ETag {
 				return &lake.ObjectError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w (etag %s, pinned %s)", lake.ErrChanged, a.ETag, f.obj.Attrs.ETag)}
+			}
+			if in != nil {
+				if in.VersionID == "" {
+					// S3 listings carry no version IDs; HEAD does.
+					in.VersionID = a.VersionID
+				}
+				res.Input = in
 			}
 			if err := writeJSON(gctx, p.work, path.Join(unitsDir, u.ID+".json"), &res); err != nil {
 				return err

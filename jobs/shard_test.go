@@ -3,10 +3,18 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -258,4 +266,142 @@ func mustOpen(t *testing.T, raw string) lake.Location {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestMergeChecksUnits: merge checks coverage unit by unit — a unit that
+// judged fewer rows than its row groups hold is an error even when another
+// unit of the file judged as many more — and refuses units of one file
+// that disagree on its footer.
+func TestMergeChecksUnits(t *testing.T) {
+	// Few files for two shards: cut by row group, several units a file.
+	res := genLake(t, func(o *lakegen.Options) { o.Files = 2; o.Rows = 1200; o.RowGroupRows = 200 })
+	outs := runShards(t, runOpts(res, ""), 2)
+	const first, second = "f000000-rg000000", "f000000-rg000001"
+	tests := []struct {
+		name   string
+		tamper map[string]func(*unitResult)
+		want   string
+	}{
+		{"rows moved between units", map[string]func(*unitResult){
+			first:  func(r *unitResult) { r.RowsJudged-- },
+			second: func(r *unitResult) { r.RowsJudged++ },
+		}, "unit " + first + " of "},
+		{"footers disagree", map[string]func(*unitResult){
+			first: func(r *unitResult) { r.RowsInFile++ },
+		}, "units " + first + " and " + second + " of "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			todo := maps.Clone(tc.tamper)
+			var parts []string
+			for i, o := range outs {
+				dir := filepath.Join(t.TempDir(), fmt.Sprintf("shard-%d", i))
+				if err := os.CopyFS(dir, os.DirFS(o)); err != nil {
+					t.Fatal(err)
+				}
+				parts = append(parts, dir)
+				for id, f := range todo {
+					p := filepath.Join(dir, unitsDir, id+".json")
+					data, err := os.ReadFile(p)
+					if os.IsNotExist(err) {
+						continue // in the other shard
+					}
+					var r unitResult
+					if err == nil {
+						err = json.Unmarshal(data, &r)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					f(&r)
+					data, _ = json.MarshalIndent(r, "", "  ")
+					if err := os.WriteFile(p, data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					delete(todo, id)
+				}
+			}
+			if len(todo) > 0 {
+				t.Fatalf("units %v not found: the plan is not what the test expects", slices.Collect(maps.Keys(todo)))
+			}
+			out := t.TempDir()
+			sum, err := Merge(context.Background(), MergeOptions{Out: out, Parts: parts})
+			file := filepath.Join(res.Out, lakegen.CorpusDir(res.Options.Snapshot))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), file) {
+				t.Fatalf("merge: %v, want an error saying %q and naming the file", err, tc.want)
+			}
+			if sum.Status.ExitCode() != schema.ExitFailed || readSummary(t, out).Status != schema.StatusIncomplete {
+				t.Errorf("status %s", sum.Status)
+			}
+		})
+	}
+}
+
+// TestShardResumeToolVersion: a shard run again by the same version of
+// corpus-audit keeps the finished units; by another version, it audits
+// the snapshot again from the start.
+func TestShardResumeToolVersion(t *testing.T) {
+	res := genLake(t, func(o *lakegen.Options) { o.Files = 4; o.Rows = 1200 })
+	o := runOpts(res, filepath.Join(t.TempDir(), "part"))
+	for _, step := range []struct {
+		version string
+		resumed int
+	}{{"1.4.0", 0}, {"1.4.0", 4}, {"1.4.1", 0}, {"1.4.1", 4}} {
+		o.Version = step.version
+		ps, err := RunShard(context.Background(), o, Shard{0, 1})
+		if err != nil || ps.Units != 4 || ps.Resumed != step.resumed {
+			t.Fatalf("run by %s: %+v %v; want %d units resumed", step.version, ps, err, step.resumed)
+		}
+	}
+}
+
+// TestShardMergeVersionIDs: on a versioned bucket, whose listings carry no
+// version IDs, the merged summary names each corpus file's version (from
+// a HEAD) exactly as a plain run does.
+func TestShardMergeVersionIDs(t *testing.T) {
+	res := genLake(t, func(o *lakegen.Options) { o.Files = 3; o.Rows = 900 })
+	l := uploadLake(t, res)
+	// The test server keeps no versions: a proxy gives every HEAD answer
+	// one, as a versioned bucket's would have.
+	target, _ := url.Parse(l.srv.Endpoint)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // as signed
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.Request.Method == http.MethodHead && resp.StatusCode == http.StatusOK {
+				sum := sha256.Sum256([]byte(resp.Request.URL.Path))
+				resp.Header.Set("X-Amz-Version-Id", "v-"+hex.EncodeToString(sum[:8]))
+			}
+			return nil
+		},
+	})
+	defer proxy.Close()
+	o := l.opts("")
+	o.S3.Endpoint = proxy.URL
+	single := t.TempDir()
+	o.Out = single
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	outs := runShards(t, o, 2)
+	merged := t.TempDir()
+	sum, err := Merge(context.Background(), MergeOptions{Out: merged, Parts: outs, S3: o.S3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, in := range sum.Inputs {
+		if in.Role == schema.RoleCorpus {
+			n++
+			if !strings.HasPrefix(in.VersionID, "v-") {
+				t.Errorf("merged summary: corpus input %s has version ID %q", in.Path, in.VersionID)
+			}
+		}
+	}
+	if n != res.Options.Files {
+		t.Errorf("%d corpus inputs, want %d", n, res.Options.Files)
+	}
+	sameOutputs(t, single, merged)
 }

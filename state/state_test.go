@@ -1,12 +1,17 @@
 package state
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,5 +230,190 @@ func TestLockHeartbeatLoop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("holder did not notice the takeover")
+	}
+}
+
+// TestLockCheck: a holder learns it lost the lock whatever later runs
+// pruned: Check compares with the highest generation listed, and a
+// holder whose own generation is gone has lost the lock too.
+func TestLockCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		// after runs once a holds the lock (generation 1), with the
+		// clock and the options of the runs at hand.
+		after func(t *testing.T, s *Store, c *clock, opts func(string) LockOptions)
+		lost  bool
+	}{
+		{"still held", func(*testing.T, *Store, *clock, func(string) LockOptions) {}, false},
+		{"successor pruned by later runs", func(t *testing.T, s *Store, c *clock, opts func(string) LockOptions) {
+			ctx := context.Background()
+			// a stalls past its lease; b takes over and releases, then c,
+			// then d, whose prune deletes b's generation (and a's).
+			c.add(2 * time.Minute)
+			for _, owner := range []string{"b", "c", "d"} {
+				l, _, err := s.Acquire(ctx, opts(owner))
+				if err != nil {
+					t.Fatalf("%s: %v", owner, err)
+				}
+				if owner != "d" {
+					if err := l.Release(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if gens, _ := s.lockGens(ctx); slices.Contains(gens, 2) {
+				t.Fatalf("generation 2 not pruned: %v; the test needs it gone", gens)
+			}
+		}, true},
+		{"own generation deleted", func(t *testing.T, s *Store, _ *clock, _ func(string) LockOptions) {
+			if err := s.loc.Bucket.Delete(context.Background(), s.key(lockDir+"/"+genName(1))); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				c := &clock{t: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)}
+				opts := func(owner string) LockOptions {
+					return LockOptions{Owner: owner, Lease: time.Minute, Now: c.now, Host: "host-" + owner, PID: 1}
+				}
+				a, actx, err := s.Acquire(ctx, opts("a"))
+				if err != nil || a.Info().Generation != 1 {
+					t.Fatalf("acquire: %v", err)
+				}
+				tc.after(t, s, c, opts)
+				err = a.Check(ctx)
+				if got := errors.Is(err, ErrLockLost); got != tc.lost {
+					t.Fatalf("Check: %v, want lost=%v", err, tc.lost)
+				}
+				// The heartbeat says the same, and writes nothing when lost.
+				before, _ := s.lockGens(ctx)
+				err = a.Heartbeat(ctx)
+				if got := errors.Is(err, ErrLockLost); got != tc.lost {
+					t.Fatalf("Heartbeat: %v, want lost=%v", err, tc.lost)
+				}
+				if after, _ := s.lockGens(ctx); !slices.Equal(before, after) {
+					t.Errorf("generations %v before the heartbeat, %v after", before, after)
+				}
+				err = a.Release(ctx)
+				if got := errors.Is(err, ErrLockLost); got != tc.lost || (!tc.lost && err != nil) {
+					t.Errorf("Release: %v, want lost=%v", err, tc.lost)
+				}
+				if actx.Err() == nil {
+					t.Error("holder's context not cancelled after Release")
+				}
+			})
+		})
+	}
+}
+
+// TestLockDeadProcessPIDSpace: a holder of this host whose PID does not
+// exist here is taken over at once only if it recorded this run's PID
+// namespace and boot ID; a holder of another PID namespace (a container
+// with the host's name) or boot, or of an unknown one, keeps its lease.
+func TestLockDeadProcessPIDSpace(t *testing.T) {
+	const ns, boot = "pid:[4026531836]", "fd534fb5-176a-48cd-a374-3c9253f423bb"
+	tests := []struct {
+		name       string
+		holderNS   string
+		holderBoot string
+		takenOver  bool
+	}{
+		{"same namespace and boot", ns, boot, true},
+		{"another namespace", "pid:[4026532999]", boot, false},
+		{"another boot", ns, "00000000-0000-0000-0000-000000000000", false},
+		{"unknown namespace and boot", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(context.Background(), t.TempDir(), lake.S3Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			now := time.Now()
+			// A holder of this host with a PID far above any live one,
+			// within its lease.
+			li := LockInfo{Generation: 1, Owner: "holder", Host: "h", PID: 1 << 30, PIDNamespace: tc.holderNS, BootID: tc.holderBoot,
+				Acquired: now, Heartbeat: now, Lease: Duration(time.Hour)}
+			data, _ := json.Marshal(li)
+			if err := lake.UploadIfAbsent(ctx, s.loc.Bucket, s.key(lockDir+"/"+genName(1)), bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			l, _, err := s.Acquire(ctx, LockOptions{Owner: "new", Host: "h", PIDNamespace: ns, BootID: boot, Lease: time.Hour})
+			if tc.takenOver {
+				if err != nil {
+					t.Fatalf("lock of a dead process of this PID space not taken over: %v", err)
+				}
+				l.Release(ctx)
+				return
+			}
+			if !errors.Is(err, ErrLocked) {
+				if l != nil {
+					l.Release(ctx)
+				}
+				t.Fatalf("holder of PID namespace %q boot %q taken over: %v; want ErrLocked", tc.holderNS, tc.holderBoot, err)
+			}
+		})
+	}
+}
+
+// failingUploads is a local bucket whose plain uploads fail while fail is
+// set (conditional creates still work).
+type failingUploads struct {
+	*lake.Local
+	fail     atomic.Bool
+	attempts atomic.Int64
+}
+
+func (b *failingUploads) Upload(ctx context.Context, key string, r io.Reader) error {
+	if b.fail.Load() {
+		b.attempts.Add(1)
+		return errors.New("injected upload failure")
+	}
+	return b.Local.Upload(ctx, key, r)
+}
+
+// TestLockGivesUpBeforeLease: a holder whose heartbeats fail gives the
+// lock up once none was written for the lease minus one heartbeat
+// interval — while others still may not take it over — not only after a
+// whole lease, when they may.
+func TestLockGivesUpBeforeLease(t *testing.T) {
+	b := &failingUploads{Local: lake.NewLocal(t.TempDir())}
+	s := NewStore(lake.Location{Raw: "state", Bucket: b})
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 6, 2, 3, 0, 0, 0, time.UTC)}
+	const lease = 300 * time.Millisecond // heartbeats every 100ms
+	a, actx, err := s.Acquire(ctx, LockOptions{Owner: "a", Lease: lease, Now: c.now, Host: "h1", PID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(ctx)
+	b.fail.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for b.attempts.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b.attempts.Load() < 2 {
+		t.Fatal("no heartbeat attempted")
+	}
+	// Failed heartbeats within the limit: the holder keeps the lock.
+	if actx.Err() != nil {
+		t.Fatalf("lock given up at the first failed heartbeats: %v", context.Cause(actx))
+	}
+	// Lease minus one interval since the last heartbeat written.
+	c.add(lease - lease/3)
+	if _, _, err := s.Acquire(ctx, LockOptions{Owner: "b", Lease: lease, Now: c.now, Host: "h2", PID: 1}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("another run at this instant: %v; want ErrLocked (the lease still runs)", err)
+	}
+	select {
+	case <-actx.Done():
+		if !errors.Is(context.Cause(actx), ErrLockLost) {
+			t.Errorf("cause %v", context.Cause(actx))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("holder kept the lock with no heartbeat written for lease minus one interval")
 	}
 }
