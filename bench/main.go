@@ -159,6 +159,39 @@ type Run struct {
 	QuerySeconds float64 `json:"query_s,omitempty"`
 }
 
+// Target is one of the issue's performance targets, judged on the
+// medians: Value must be at most Limit (AtLeast: at least Limit).
+type Target struct {
+	What    string  `json:"what"`
+	Value   float64 `json:"value"`
+	Limit   float64 `json:"limit"`
+	AtLeast bool    `json:"at_least,omitempty"`
+	Met     bool    `json:"met"`
+}
+
+// targets judges the medians against the targets of "Fast at corpus
+// scale": wall time <= 0.5x DuckDB's, peak RSS <= 0.25x DuckDB's, CPU
+// time / wall time >= 1.7. They are reported, not enforced: the exit
+// code stays about identical findings.
+func targets(res *Results) []Target {
+	var out []Target
+	add := func(what string, v, limit float64, atLeast bool) {
+		met := v <= limit
+		if atLeast {
+			met = v >= limit
+		}
+		out = append(out, Target{What: what, Value: v, Limit: limit, AtLeast: atLeast, Met: met})
+	}
+	if r := res.Ratios; r != nil {
+		add("wall time / DuckDB's", r.Wall, 0.5, false)
+		add("peak RSS / DuckDB's", r.MaxRSS, 0.25, false)
+	}
+	if a, ok := res.Medians[toolAudit]; ok {
+		add("corpus-audit CPU time / wall time", a.CPUPerWall, 1.7, true)
+	}
+	return out
+}
+
 // Stats are the medians over one tool's runs.
 type Stats struct {
 	Runs        int     `json:"runs"`
@@ -228,6 +261,7 @@ type Results struct {
 	Runs      []Run            `json:"runs"`
 	Medians   map[string]Stats `json:"medians"`
 	Ratios    *Ratios          `json:"ratios_corpus_audit_over_duckdb,omitempty"`
+	Targets   []Target         `json:"targets,omitempty"`
 	Checks    []comparison     `json:"checks"`
 }
 
@@ -522,6 +556,7 @@ func summarize(res *Results) {
 	if okA && okD {
 		res.Ratios = &Ratios{Wall: a.WallSeconds / d.WallSeconds, MaxRSS: a.MaxRSSKiB / d.MaxRSSKiB, CPU: a.CPUSeconds / d.CPUSeconds}
 	}
+	res.Targets = targets(res)
 }
 
 func printRun(w io.Writer, r Run) {
@@ -557,6 +592,19 @@ func printResults(w io.Writer, res *Results) {
 	}
 	if r := res.Ratios; r != nil {
 		fmt.Fprintf(w, "\ncorpus-audit / DuckDB (medians): wall time %.2f, peak RSS %.2f, CPU time %.2f\n", r.Wall, r.MaxRSS, r.CPU)
+	}
+	if len(res.Targets) > 0 {
+		fmt.Fprintln(w, "\ntargets (medians; load averages above):")
+		for _, t := range res.Targets {
+			op, verdict := "<=", "NOT MET"
+			if t.AtLeast {
+				op = ">="
+			}
+			if t.Met {
+				verdict = "met"
+			}
+			fmt.Fprintf(w, "  %-36s %5.2f  (target %s %.2f)  %s\n", t.What, t.Value, op, t.Limit, verdict)
+		}
 	}
 	if !res.OK {
 		fmt.Fprintf(w, "\nFAILED: %s\n", res.Error)

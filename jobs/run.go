@@ -134,27 +134,29 @@ func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context
 	if err != nil {
 		fail(nil)
 	}
-	// dropReports removes reports that may say more than the summary does.
-	dropReports := func() {
+	// redoReports rewrites the reports after a late failure, so that they
+	// say INCOMPLETE as the summary does (without examples), or removes
+	// them if even that fails: no report may say more than the summary.
+	redoReports := func() {
+		if report.WriteReports(wctx, out, &sum, nil) == nil {
+			return
+		}
 		for _, name := range []string{report.HTMLFile, report.MDFile} {
 			_ = out.Bucket.Delete(wctx, out.Join(name))
 		}
 	}
 	if werr := writeReports(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
-		dropReports()
+		redoReports()
 	}
 	if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
 		fail(werr)
-		dropReports()
+		redoReports()
 		return sum, foldedError{err}
 	}
 	if werr := writeManifest(wctx, out, &sum, r.o); werr != nil {
 		fail(werr)
-		// The reports said complete: say incomplete now, or say nothing.
-		if rerr := writeReports(wctx, out, &sum, r.o); rerr != nil {
-			dropReports()
-		}
+		redoReports()
 		if werr := report.WriteSummary(wctx, out.Bucket, out.Join(schema.SummaryFile), &sum); werr != nil {
 			return sum, foldedError{errors.Join(err, werr)}
 		}

@@ -39,7 +39,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync/atomic"
+	"unsafe"
 
 	"github.com/corpus-audit/corpus-audit/policy"
 )
@@ -144,13 +144,17 @@ func (ix *Index) Facts(author int64) policy.Facts {
 }
 
 // batchChunk is how many probes FactsBatch overlaps.
-const batchChunk = 16
+const batchChunk = 64
 
 // FactsBatch sets out[i] to Facts(authors[i]) for every i (out must be at
 // least as long as authors). It gives the same answers as calling Facts in
-// a loop, faster: it first touches the memory of a chunk of probes, so that
-// their cache misses overlap, then answers them. Values at null positions
-// are probed like any other; ignore their results. It does not allocate.
+// a loop, faster: for a chunk of probes it first prefetches the memory
+// each will touch (bucket index, record, objection filter and, when the
+// filter lets the probe through, the objection table's slot), in two
+// passes so that the second pass's addresses are computed from cached
+// data, then answers them: their cache misses overlap instead of queueing.
+// Values at null positions are probed like any other; ignore their
+// results. It does not allocate.
 func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 	out = out[:len(authors)]
 	if ix.ages.off == nil {
@@ -160,23 +164,32 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		return
 	}
 	var (
-		hs    [batchChunk]uint64
-		pos   [batchChunk]int
-		touch uint64
+		hs  [batchChunk]uint64
+		pos [batchChunk]int
 	)
-	s := &ix.ages
+	s, t := &ix.ages, &ix.obj
+	hasObj := len(t.slots) > 0
 	for base := 0; base < len(authors); base += batchChunk {
 		chunk := authors[base:min(base+batchChunk, len(authors))]
 		for k, a := range chunk {
 			h := mix(uint64(a))
 			hs[k] = h
+			prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
+			if hasObj {
+				prefetch(unsafe.Pointer(&t.filter[(h>>t.fshift)>>6]))
+			}
+		}
+		for k := range chunk {
+			h := hs[k]
 			g, i, _, hi := s.locate(h)
 			pos[k] = i
 			if i < hi {
-				touch += s.groups[g][i]
+				prefetch(unsafe.Pointer(&s.groups[g][i]))
 			}
-			if len(ix.obj.filter) > 0 {
-				touch += ix.obj.filter[(h>>ix.obj.fshift)>>6]
+			if hasObj {
+				if f := h >> t.fshift; t.filter[f>>6]&(1<<(f&63)) != 0 {
+					prefetch(unsafe.Pointer(&t.slots[h&t.mask]))
+				}
 			}
 		}
 		for k, a := range chunk {
@@ -187,15 +200,11 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 				f.BirthKnown = true
 				f.AdultFrom = ix.adultFrom(a, code)
 			}
-			f.Objected = ix.obj.find(a, h) != 0
+			f.Objected = t.find(a, h) != 0
 			out[base+k] = f
 		}
 	}
-	batchSink.Store(touch)
 }
-
-// batchSink keeps FactsBatch's touching loads from being optimised away.
-var batchSink atomic.Uint64
 
 func (ix *Index) adultFrom(author int64, code uint64) int64 {
 	switch {
@@ -318,7 +327,6 @@ type ageSet struct {
 	off    []uint32
 	groups [256][]uint64
 	n      int64
-	mem    *byte // owns the records' memory (see allocRecords)
 }
 
 // find returns the code of the account whose hash is h.
@@ -441,18 +449,12 @@ func (b *ageSetBuilder) build() ageSet {
 	s.bmask = bpg - 1
 	s.stride = bpg + 1
 	s.off = make([]uint32, 256*s.stride)
-	// One array for every group's records, so that it can be backed by
-	// huge pages (allocRecords); the partitions are released as it fills.
-	s.mem = new(byte)
-	all := allocRecords(s.mem, int(n))
-	pos := 0
 	for g := uint64(0); g < 256; g++ {
 		size := 0
 		for p := g << 8; p < (g+1)<<8; p++ {
 			size += len(b.parts[p])
 		}
-		recs := all[pos : pos : pos+size]
-		pos += size
+		recs := make([]uint64, 0, size)
 		off := s.off[g*s.stride : (g+1)*s.stride]
 		for p := g << 8; p < (g+1)<<8; p++ {
 			for _, r := range b.parts[p] {

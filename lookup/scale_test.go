@@ -22,8 +22,8 @@ import (
 //
 // Ids are spread over 62 bits (not dense), birth dates over 1940-2015, one
 // row in 20 has a second, older birth date (a duplicate to resolve), and the
-// corpus span starts 2015-01-01, so that about one account in ten keeps its
-// birth date as it does on real data.
+// corpus span starts 2015-01-01, so that about one account in four keeps
+// its birth date (could be a minor in the corpus).
 func TestScaleAges(t *testing.T) {
 	env := os.Getenv("CORPUS_AUDIT_SCALE_ACCOUNTS")
 	if env == "" {
