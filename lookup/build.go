@@ -375,9 +375,14 @@ type agesBuilder struct {
 
 func (ix *Index) newAgesBuilder(o Options) *agesBuilder {
 	ix.codeBase = minBirthDay
+	// Prune only when it starts after minBirthDay: a placeholder created_at
+	// (0001-01-01, 1900-01-01) would otherwise put every real birth date
+	// past the code range into the side maps, at ~100 bytes an account.
 	if o.MinCreatedAt != nil {
-		ix.prune = true
-		ix.codeBase = keptFrom(*o.MinCreatedAt, o.Policy.AdultAge)
+		if from := keptFrom(*o.MinCreatedAt, o.Policy.AdultAge); from > minBirthDay {
+			ix.prune = true
+			ix.codeBase = from
+		}
 	}
 	ix.lowBirth, ix.highBirth = map[int64]int32{}, map[int64]int32{}
 	return &agesBuilder{ix: ix, age: o.Policy.AdultAge, base: int64(ix.codeBase), sb: newAgeSetBuilder()}

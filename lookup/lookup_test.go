@@ -106,6 +106,7 @@ func TestPruning(t *testing.T) {
 		{"2021-03-01T00:00:00Z", []string{"2004-02-27", "2004-02-28", "2004-02-29", "2004-03-01", "2004-03-02", "2005-02-28", "2005-03-01", "2010-01-01", "2250-01-01"}},
 		{"2021-02-28T23:59:59.999999Z", []string{"2003-03-01", "2004-02-27", "2004-02-28", "2004-02-29", "2004-03-01", "2004-03-02", "2005-02-28", "2005-03-01", "2010-01-01", "2250-01-01"}},
 		{"1900-01-01T00:00:00Z", births},
+		{"0001-01-01T00:00:00Z", births}, // a placeholder created_at
 	}
 	for _, tc := range tests {
 		t.Run(tc.minCreated, func(t *testing.T) {
@@ -144,6 +145,11 @@ func TestPruning(t *testing.T) {
 						t.Errorf("born %s, created %d: verdict %v, full index says %v", b, c, got.Categories(), want.Categories())
 					}
 				}
+			}
+			// Real birth dates stay in the compact code range whatever the
+			// floor: only the year-2250 one goes to the side table.
+			if n := len(ix.highBirth) + len(ix.lowBirth); n > 1 {
+				t.Errorf("%d birth dates in the side tables, want at most 1", n)
 			}
 			if st := ix.Stats(); st.BirthDatesKept != int64(len(tc.kept)) || st.Accounts != int64(len(births)) {
 				t.Errorf("Stats: kept %d of %d, want %d of %d", st.BirthDatesKept, st.Accounts, len(tc.kept), len(births))
