@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/corpus-audit/corpus-audit/internal/testbin"
 	"github.com/corpus-audit/corpus-audit/lake"
 )
 
@@ -113,28 +114,7 @@ func Main(m *testing.M) {
 // Binary returns the path of the versitygw binary, or an error saying how
 // to install it.
 func Binary() (string, error) {
-	if p := os.Getenv("CORPUS_AUDIT_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("CORPUS_AUDIT_VERSITYGW=%s: %v", p, err)
-		}
-		return p, nil
-	}
-	cache := os.Getenv("CORPUS_AUDIT_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "corpus-audit")
-		}
-	}
-	if cache != "" {
-		p := filepath.Join(cache, "bin", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("the S3 test server versitygw is not installed: %s", installHint)
+	return testbin.Find("CORPUS_AUDIT_VERSITYGW", "versitygw", "the S3 test server versitygw", installHint)
 }
 
 func start(dir string) (*Server, error) {

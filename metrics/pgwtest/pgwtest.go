@@ -14,14 +14,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corpus-audit/corpus-audit/internal/testbin"
 )
 
 const installHint = "run scripts/install-pushgateway.sh (or set CORPUS_AUDIT_PUSHGATEWAY to a pushgateway binary)"
@@ -39,28 +39,7 @@ type Server struct {
 // Binary returns the pushgateway binary's path, or an error naming the
 // install script.
 func Binary() (string, error) {
-	if p := os.Getenv("CORPUS_AUDIT_PUSHGATEWAY"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("CORPUS_AUDIT_PUSHGATEWAY=%s: %v", p, err)
-		}
-		return p, nil
-	}
-	cache := os.Getenv("CORPUS_AUDIT_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "corpus-audit")
-		}
-	}
-	if cache != "" {
-		p := filepath.Join(cache, "bin", "pushgateway")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("pushgateway"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("the Prometheus Pushgateway is not installed: %s", installHint)
+	return testbin.Find("CORPUS_AUDIT_PUSHGATEWAY", "pushgateway", "the Prometheus Pushgateway", installHint)
 }
 
 // Start starts a Pushgateway for the calling test and stops it when the
