@@ -361,11 +361,7 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 				err = convertArrow(&b.cols[i], c, rec.Column(pos[i]), n)
 			}
 			if err != nil {
-				var re rowErr
-				if errors.As(err, &re) {
-					return rows, fmt.Errorf("%s: column %s, row %d: %s", uri, c.name, rows+int64(re.row), re.msg)
-				}
-				return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+				return rows, columnError(uri, c.name, rows, err)
 			}
 		}
 		if err := fn(b); err != nil {
@@ -717,11 +713,7 @@ func readCSV(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec,
 				return rows, fmt.Errorf("%s: column %s: read as %s, not as text", uri, c.name, rec.Column(i).DataType())
 			}
 			if err := convertText(&b.cols[i], c, col, n); err != nil {
-				var re rowErr
-				if errors.As(err, &re) {
-					return rows, fmt.Errorf("%s: column %s, row %d: %s", uri, c.name, rows+int64(re.row), re.msg)
-				}
-				return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+				return rows, columnError(uri, c.name, rows, err)
 			}
 		}
 		if err := fn(b); err != nil {
@@ -853,4 +845,14 @@ func convertText(dst *column, c colSpec, a *array.String, n int) error {
 		}
 	}
 	return nil
+}
+
+// columnError names the file, the column and, for a rowErr, the row
+// (counted from the file's first row: the batch starts at row base).
+func columnError(uri, col string, base int64, err error) error {
+	var re rowErr
+	if errors.As(err, &re) {
+		return fmt.Errorf("%s: column %s, row %d: %s", uri, col, base+int64(re.row), re.msg)
+	}
+	return fmt.Errorf("%s: column %s: %w", uri, col, err)
 }
