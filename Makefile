@@ -75,4 +75,4 @@ bench-s3:
 	CORPUS_AUDIT_BENCH_S3=1 CORPUS_AUDIT_BENCH_S3_ROWS=$(BENCH_S3_ROWS) \
 	CORPUS_AUDIT_BENCH_S3_FILES=$(BENCH_S3_FILES) CORPUS_AUDIT_BENCH_S3_RUNS=$(BENCH_S3_RUNS) \
 	CORPUS_AUDIT_BENCH_S3_LOG=$(BENCH_S3_LOG) \
-		$(GO) test -run '^TestBenchS3$$' -count=1 -v -timeout 60m ./jobs
+		$(GO) test -tags benchs3 -run '^TestBenchS3$$' -count=1 -v -timeout 60m ./jobs

@@ -1,3 +1,5 @@
+//go:build benchs3
+
 package jobs
 
 // The S3 read benchmark (`make bench-s3`): the same generated lake audited
@@ -87,9 +89,6 @@ func benchLake(t *testing.T, rows int64, files int) *lakegen.Result {
 // runs each, alternately, and prints rows/s, MB/s (corpus bytes over wall
 // time) and the ratio of the S3 to the local wall time (median runs).
 func TestBenchS3(t *testing.T) {
-	if os.Getenv("CORPUS_AUDIT_BENCH_S3") != "1" {
-		t.Skip("the S3 benchmark runs with CORPUS_AUDIT_BENCH_S3=1 (make bench-s3)")
-	}
 	rows := envInt(t, "CORPUS_AUDIT_BENCH_S3_ROWS", 5_000_000)
 	files := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_FILES", 10))
 	runs := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_RUNS", 3))

@@ -372,7 +372,7 @@ func TestSharedBadData(t *testing.T) {
 	root := "../../shared/parquet-testing/bad_data"
 	ents, err := os.ReadDir(root)
 	if err != nil {
-		t.Skip("shared parquet-testing not available:", err)
+		t.Fatalf("the Apache parquet-testing files must be at %s (../shared beside the repo, as in CI): %v", root, err)
 	}
 	good := fixture(t, nil, nil, nil)
 	for _, e := range ents {

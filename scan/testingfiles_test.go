@@ -17,7 +17,7 @@ func testingFiles(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(parquetTesting, "*", "*.parquet"))
 	if len(files) == 0 {
-		t.Skipf("no parquet-testing files under %s", parquetTesting)
+		t.Fatalf("no parquet-testing files under %s: ../shared must be beside the repo, as in CI", parquetTesting)
 	}
 	return files
 }
