@@ -149,9 +149,32 @@ func (l *Local) Get(_ context.Context, key string) (io.ReadCloser, error) {
 // read as well as before, so a file rewritten in place during the read is
 // caught too.
 func (l *Local) GetRange(_ context.Context, key string, off, length int64, etag string) (io.ReadCloser, error) {
+	if off < 0 || length < 0 {
+		return nil, l.wrap("read", key, fmt.Errorf("invalid range %d+%d", off, length))
+	}
+	buf := make([]byte, length)
+	if err := l.readRange(key, buf, off, etag); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(buf)), nil
+}
+
+// ReadRangeInto reads len(p) bytes at off into p, pinned like GetRange,
+// without the intermediate buffer GetRange needs. ReaderAt uses it.
+func (l *Local) ReadRangeInto(_ context.Context, key string, p []byte, off int64, etag string) error {
+	if off < 0 {
+		return l.wrap("read", key, fmt.Errorf("invalid range %d+%d", off, len(p)))
+	}
+	return l.readRange(key, p, off, etag)
+}
+
+// readRange fills p from off. With an etag, the file is checked after the
+// read as well as before, so a file rewritten in place during the read is
+// caught too.
+func (l *Local) readRange(key string, p []byte, off int64, etag string) error {
 	f, err := os.Open(l.path(key))
 	if err != nil {
-		return nil, l.wrap("read", key, err)
+		return l.wrap("read", key, err)
 	}
 	defer f.Close()
 	check := func() error {
@@ -168,23 +191,19 @@ func (l *Local) GetRange(_ context.Context, key string, off, length int64, etag 
 		return nil
 	}
 	if err := check(); err != nil {
-		return nil, l.wrap("read", key, err)
+		return l.wrap("read", key, err)
 	}
-	if off < 0 || length < 0 {
-		return nil, l.wrap("read", key, fmt.Errorf("invalid range %d+%d", off, length))
-	}
-	buf := make([]byte, length)
-	n, err := f.ReadAt(buf, off)
-	if err != nil && !(err == io.EOF && int64(n) == length) {
+	n, err := f.ReadAt(p, off)
+	if err != nil && !(err == io.EOF && n == len(p)) {
 		if err == io.EOF {
-			err = fmt.Errorf("range %d+%d past the end of the file: %w", off, length, io.ErrUnexpectedEOF)
+			err = fmt.Errorf("range %d+%d past the end of the file: %w", off, len(p), io.ErrUnexpectedEOF)
 		}
-		return nil, l.wrap("read", key, err)
+		return l.wrap("read", key, err)
 	}
 	if err := check(); err != nil {
-		return nil, l.wrap("read", key, err)
+		return l.wrap("read", key, err)
 	}
-	return io.NopCloser(bytes.NewReader(buf)), nil
+	return nil
 }
 
 // Upload implements Bucket: it writes to a temporary file beside the

@@ -96,6 +96,12 @@ func (l Location) Rel(key string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(key, l.Key), "/")
 }
 
+// rangeReaderInto is implemented by providers that can read a range
+// straight into the caller's buffer (the local one), saving a copy.
+type rangeReaderInto interface {
+	ReadRangeInto(ctx context.Context, key string, p []byte, off int64, etag string) error
+}
+
 // ReaderAt reads one object at random offsets, every read pinned to the
 // ETag the object had when it was listed.
 type ReaderAt struct {
@@ -129,6 +135,15 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if n == 0 {
 		return 0, nil
+	}
+	if into, ok := r.bucket.(rangeReaderInto); ok {
+		if err := into.ReadRangeInto(r.ctx, r.key, p[:n], off, r.attrs.ETag); err != nil {
+			return 0, err
+		}
+		if short {
+			return int(n), io.EOF
+		}
+		return int(n), nil
 	}
 	rc, err := r.bucket.GetRange(r.ctx, r.key, off, n, r.attrs.ETag)
 	if err != nil {
