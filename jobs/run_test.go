@@ -61,15 +61,11 @@ func readFindings(t *testing.T, out string) []schema.Finding {
 
 func readSummary(t *testing.T, out string) schema.Summary {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, schema.SummaryFile))
+	s, err := report.ReadSummary(context.Background(), lake.NewLocal(out), schema.SummaryFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s schema.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return *s
 }
 
 func catString(c []schema.Category) string {

@@ -35,6 +35,7 @@ import (
 	"github.com/corpus-audit/corpus-audit/lake/faultproxy"
 	"github.com/corpus-audit/corpus-audit/lake/s3test"
 	"github.com/corpus-audit/corpus-audit/lakegen"
+	"github.com/corpus-audit/corpus-audit/report"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
 
@@ -137,16 +138,11 @@ func (l *s3Lake) findings(t *testing.T, out string) []schema.Finding {
 // summary reads the summary.json of a run whose outputs are under key out.
 func (l *s3Lake) summary(t *testing.T, out string) schema.Summary {
 	t.Helper()
-	rc, err := l.direct.Get(context.Background(), out+"/"+schema.SummaryFile)
+	s, err := report.ReadSummary(context.Background(), l.direct, out+"/"+schema.SummaryFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
-	var s schema.Summary
-	if err := json.NewDecoder(rc).Decode(&s); err != nil {
-		t.Fatalf("%s: %v", l.uri(out+"/"+schema.SummaryFile), err)
-	}
-	return s
+	return *s
 }
 
 // keys lists the keys under prefix.

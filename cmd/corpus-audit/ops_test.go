@@ -26,6 +26,7 @@ import (
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/lake/s3test"
 	"github.com/corpus-audit/corpus-audit/lakegen"
+	"github.com/corpus-audit/corpus-audit/report"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
 
@@ -210,15 +211,11 @@ func download(t *testing.T, srv *s3test.Server, uri string) string {
 
 func readSummaryFile(t *testing.T, dir string) schema.Summary {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, schema.SummaryFile))
+	s, err := report.ReadSummary(context.Background(), lake.NewLocal(dir), schema.SummaryFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s schema.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return *s
 }
 
 // sameResult fails unless two output folders hold byte-identical findings
