@@ -111,6 +111,14 @@ var dictColumns = []string{
 	ColCategories + ".list.element", ColSourceFile, ColRowGroup,
 }
 
+// dictArrayColumns are the dictionary columns the Writer collects as
+// dictionary codes (see dictStrings); they are written without column
+// statistics.
+var dictArrayColumns = []string{
+	ColSnapshot, ColPlatform, ColContentType, ColVisibility,
+	ColCategories + ".list.element", ColSourceFile,
+}
+
 // parquetSchema builds the Parquet schema of a findings file by hand.
 // pqarrow's own conversion would make the elements of categories OPTIONAL
 // whatever the Arrow field says; here they are REQUIRED, as specified.

@@ -1,10 +1,10 @@
 package findings
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"time"
@@ -72,10 +72,11 @@ func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
 
 // Writer writes findings, in the order given, to a sequence of part files
 // under a folder of a bucket: dir/part-00000.parquet, part-00001.parquet, …,
-// rolling over to a new part every MaxRows rows. Each part is built in
-// memory and uploaded with Bucket.Upload (atomic) once complete, so a part
-// in the bucket is always a whole file. At most one row group of findings
-// is held in Arrow builders, plus the encoded bytes of the current part.
+// rolling over to a new part every MaxRows rows. Each part is streamed to
+// Bucket.Upload as it is encoded (one upload per part, started with its
+// first row group); Upload is atomic, so a part in the bucket is always a
+// whole file, and a part that fails midway never appears. At most one row
+// group of findings is held in memory, plus what the upload buffers.
 //
 // A Writer is not safe for concurrent use. After an error every later
 // call returns the same error; the caller should then Abort.
@@ -89,14 +90,13 @@ type Writer struct {
 	awctx           context.Context // pqarrow write context (reusable buffers)
 
 	root *pqschema.GroupNode
-	rb   *array.RecordBuilder
 	bld  builders
 
 	levels []int16 // scratch definition levels
 	reps   []int16 // scratch repetition levels
 
 	pw       *file.Writer // current part, nil between parts
-	buf      bytes.Buffer // its bytes
+	up       *upload      // its upload, nil between parts
 	part     int          // index of the current part
 	partRows int64        // rows in the current part, flushed or buffered
 	rgBuf    int          // rows buffered in the builders
@@ -107,16 +107,180 @@ type Writer struct {
 	closed   bool
 }
 
-// builders are the typed field builders of the record builder.
+// builders hold the buffered row group, one per column. The
+// low-cardinality string columns (and the categories' elements) are
+// collected as dictionary codes and written as Arrow dictionary arrays,
+// so that each distinct value is hashed once per row group rather than
+// once per row.
 type builders struct {
-	snapshot, contentID, platform, contentType, visibility, sourceFile *array.StringBuilder
-	authorID, objectionAccountID, accountsCenterID, rowInFile          *array.Int64Builder
-	createdAt, objectedAt                                              *array.TimestampBuilder
-	categories                                                         *array.ListBuilder
-	categoryValues                                                     *array.StringBuilder
-	birthDate                                                          *array.Date32Builder
-	rowGroup                                                           *array.Int32Builder
+	contentID                                                 *array.StringBuilder
+	authorID, objectionAccountID, accountsCenterID, rowInFile *array.Int64Builder
+	createdAt, objectedAt                                     *array.TimestampBuilder
+	birthDate                                                 *array.Date32Builder
+	rowGroup                                                  *array.Int32Builder
+
+	snapshot, platform, contentType, visibility, sourceFile dictStrings
+	categoryValues                                          dictStrings
+	categoryCounts                                          []int32 // categories per row
 }
+
+func newBuilders(mem memory.Allocator) builders {
+	return builders{
+		contentID:          array.NewStringBuilder(mem),
+		authorID:           array.NewInt64Builder(mem),
+		objectionAccountID: array.NewInt64Builder(mem),
+		accountsCenterID:   array.NewInt64Builder(mem),
+		rowInFile:          array.NewInt64Builder(mem),
+		createdAt:          array.NewTimestampBuilder(mem, tsUTC),
+		objectedAt:         array.NewTimestampBuilder(mem, tsUTC),
+		birthDate:          array.NewDate32Builder(mem),
+		rowGroup:           array.NewInt32Builder(mem),
+	}
+}
+
+func (b *builders) release() {
+	if b.contentID == nil {
+		return // released already
+	}
+	for _, x := range []array.Builder{b.contentID, b.authorID, b.objectionAccountID, b.accountsCenterID,
+		b.rowInFile, b.createdAt, b.objectedAt, b.birthDate, b.rowGroup} {
+		x.Release()
+	}
+	*b = builders{}
+}
+
+// array returns column i of the buffered rows as an Arrow array and resets
+// that column's builder. For the categories it returns the elements.
+func (b *builders) array(i int, mem memory.Allocator) arrow.Array {
+	switch i {
+	case iSnapshot:
+		return b.snapshot.array(mem)
+	case iContentID:
+		return b.contentID.NewArray()
+	case iAuthorID:
+		return b.authorID.NewArray()
+	case iPlatform:
+		return b.platform.array(mem)
+	case iContentType:
+		return b.contentType.array(mem)
+	case iVisibility:
+		return b.visibility.array(mem)
+	case iCreatedAt:
+		return b.createdAt.NewArray()
+	case iCategories:
+		return b.categoryValues.array(mem)
+	case iBirthDate:
+		return b.birthDate.NewArray()
+	case iObjectionAccountID:
+		return b.objectionAccountID.NewArray()
+	case iObjectedAt:
+		return b.objectedAt.NewArray()
+	case iAccountsCenterID:
+		return b.accountsCenterID.NewArray()
+	case iSourceFile:
+		return b.sourceFile.array(mem)
+	case iRowGroup:
+		return b.rowGroup.NewArray()
+	case iRowInFile:
+		return b.rowInFile.NewArray()
+	}
+	panic(fmt.Sprintf("findings: no column %d", i))
+}
+
+// maxDictBytes bounds the values of one dictionary written as an Arrow
+// dictionary array: below Arrow's dictionary page limit (1 MiB), so that
+// the column writer never falls back to plain encoding in the middle of a
+// dictionary write. A larger dictionary (thousands of long source file
+// names in one row group) is written as plain strings instead, which
+// Arrow dictionary-encodes (or not) itself.
+const maxDictBytes = 256 << 10
+
+// dictStrings collects a string column as codes into a dictionary of its
+// distinct values, in order of first appearance (the order Arrow's own
+// dictionary encoder would give them).
+type dictStrings struct {
+	codes []int32
+	valid []bool // nil while every row is valid
+	vals  []string
+	pos   map[string]int32
+	bytes int
+	last  string
+	lastC int32 // code of last, -1 if none
+}
+
+func (d *dictStrings) add(s string) {
+	c := d.lastC
+	if c < 0 || len(d.vals) == 0 || s != d.last {
+		var ok bool
+		if c, ok = d.pos[s]; !ok {
+			if d.pos == nil {
+				d.pos = map[string]int32{}
+			}
+			c = int32(len(d.vals))
+			d.vals = append(d.vals, s)
+			d.pos[s] = c
+			d.bytes += len(s)
+		}
+		d.last, d.lastC = s, c
+	}
+	d.codes = append(d.codes, c)
+	if d.valid != nil {
+		d.valid = append(d.valid, true)
+	}
+}
+
+func (d *dictStrings) addPtr(s *string) {
+	if s != nil {
+		d.add(*s)
+		return
+	}
+	if d.valid == nil {
+		d.valid = make([]bool, len(d.codes), cap(d.codes))
+		for i := range d.valid {
+			d.valid[i] = true
+		}
+	}
+	d.codes = append(d.codes, 0)
+	d.valid = append(d.valid, false)
+}
+
+// array returns the collected rows as a dictionary<int32, utf8> array (or
+// a plain utf8 array if the dictionary is too large) and resets d.
+func (d *dictStrings) array(mem memory.Allocator) arrow.Array {
+	defer d.reset()
+	if d.bytes > maxDictBytes {
+		sb := array.NewStringBuilder(mem)
+		defer sb.Release()
+		sb.Reserve(len(d.codes))
+		for i, c := range d.codes {
+			if d.valid != nil && !d.valid[i] {
+				sb.AppendNull()
+			} else {
+				sb.Append(d.vals[c])
+			}
+		}
+		return sb.NewArray()
+	}
+	ib := array.NewInt32Builder(mem)
+	defer ib.Release()
+	ib.AppendValues(d.codes, d.valid)
+	idx := ib.NewArray()
+	defer idx.Release()
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	sb.AppendValues(d.vals, nil)
+	dict := sb.NewArray()
+	defer dict.Release()
+	return array.NewDictionaryArray(dictType, idx, dict)
+}
+
+func (d *dictStrings) reset() {
+	d.codes, d.valid, d.vals = d.codes[:0], nil, d.vals[:0]
+	clear(d.pos)
+	d.bytes, d.last, d.lastC = 0, "", -1
+}
+
+var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 
 // NewWriter returns a Writer of findings under dir in b. Nothing is
 // written to b until a part is complete. ctx is used for the uploads.
@@ -150,33 +314,27 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 		parquet.WithDataPageVersion(parquet.DataPageV1),
 		parquet.WithCreatedBy(parquet.DefaultCreatedBy),
 	}
+	if codec == compress.Codecs.Zstd {
+		// Level 1 (zstd's "fastest"): on the bench lake's findings it
+		// writes files of the same size as the default level in 60 % of
+		// the time.
+		opts = append(opts, parquet.WithCompressionLevel(1))
+	}
 	for _, c := range dictColumns {
 		opts = append(opts, parquet.WithDictionaryFor(c, true))
+	}
+	for _, c := range dictArrayColumns {
+		// Arrow v17 gets the statistics of dictionary-array writes wrong
+		// (min/max skip empty strings; required columns get negative null
+		// counts), and a wrong min/max lets a reader skip a row group it
+		// must read. These columns carry no statistics instead.
+		opts = append(opts, parquet.WithStatsFor(c, false))
 	}
 	w.props = parquet.NewWriterProperties(opts...)
 	arrowProps := pqarrow.DefaultWriterProps()
 	w.awctx = pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
 
-	w.rb = array.NewRecordBuilder(memory.DefaultAllocator, arrowSchema)
-	f := w.rb.Fields()
-	w.bld = builders{
-		snapshot:           f[iSnapshot].(*array.StringBuilder),
-		contentID:          f[iContentID].(*array.StringBuilder),
-		authorID:           f[iAuthorID].(*array.Int64Builder),
-		platform:           f[iPlatform].(*array.StringBuilder),
-		contentType:        f[iContentType].(*array.StringBuilder),
-		visibility:         f[iVisibility].(*array.StringBuilder),
-		createdAt:          f[iCreatedAt].(*array.TimestampBuilder),
-		categories:         f[iCategories].(*array.ListBuilder),
-		birthDate:          f[iBirthDate].(*array.Date32Builder),
-		objectionAccountID: f[iObjectionAccountID].(*array.Int64Builder),
-		objectedAt:         f[iObjectedAt].(*array.TimestampBuilder),
-		accountsCenterID:   f[iAccountsCenterID].(*array.Int64Builder),
-		sourceFile:         f[iSourceFile].(*array.StringBuilder),
-		rowGroup:           f[iRowGroup].(*array.Int32Builder),
-		rowInFile:          f[iRowInFile].(*array.Int64Builder),
-	}
-	w.bld.categoryValues = w.bld.categories.ValueBuilder().(*array.StringBuilder)
+	w.bld = newBuilders(memory.DefaultAllocator)
 	return w
 }
 
@@ -199,17 +357,17 @@ func (w *Writer) Write(f *schema.Finding) error {
 		return w.err
 	}
 	b := &w.bld
-	b.snapshot.Append(f.Snapshot)
+	b.snapshot.add(f.Snapshot)
 	appendString(b.contentID, f.ContentID)
 	appendInt64(b.authorID, f.AuthorID)
-	appendString(b.platform, f.Platform)
-	appendString(b.contentType, f.ContentType)
-	appendString(b.visibility, f.Visibility)
+	b.platform.addPtr(f.Platform)
+	b.contentType.addPtr(f.ContentType)
+	b.visibility.addPtr(f.Visibility)
 	appendTimestamp(b.createdAt, f.CreatedAt)
-	b.categories.Append(true)
 	for _, c := range f.Categories {
-		b.categoryValues.Append(string(c))
+		b.categoryValues.add(string(c))
 	}
+	b.categoryCounts = append(b.categoryCounts, int32(len(f.Categories)))
 	if f.BirthDate != nil {
 		b.birthDate.Append(arrow.Date32(*f.BirthDate))
 	} else {
@@ -218,7 +376,7 @@ func (w *Writer) Write(f *schema.Finding) error {
 	appendInt64(b.objectionAccountID, f.ObjectionAccountID)
 	appendTimestamp(b.objectedAt, f.ObjectedAt)
 	appendInt64(b.accountsCenterID, f.AccountsCenterID)
-	b.sourceFile.Append(f.SourceFile)
+	b.sourceFile.add(f.SourceFile)
 	b.rowGroup.Append(f.RowGroup)
 	b.rowInFile.Append(f.RowInFile)
 	w.rgBuf++
@@ -269,7 +427,7 @@ func (w *Writer) fail(err error) error {
 }
 
 // flushRowGroup encodes the buffered findings as one row group of the
-// current part, starting the part if needed.
+// current part, starting the part (and its upload) if needed.
 func (w *Writer) flushRowGroup() (err error) {
 	if w.rgBuf == 0 {
 		return nil
@@ -281,17 +439,19 @@ func (w *Writer) flushRowGroup() (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write findings %s: row group: %v", w.uri(key), r)
 		}
+		if err != nil {
+			err = w.up.failed(err)
+		}
 	}()
 	if w.pw == nil {
-		w.buf.Reset()
 		meta := metadata.NewKeyValueMetadata()
 		if err := meta.Append(MetaSchemaKey, SchemaVersion); err != nil {
 			return fmt.Errorf("write findings %s: %w", w.uri(key), err)
 		}
-		w.pw = file.NewParquetWriter(&w.buf, w.root, file.WithWriterProps(w.props), file.WithWriteMetadata(meta))
+		w.up = startUpload(w.ctx, w.bucket, key)
+		w.pending = key
+		w.pw = file.NewParquetWriter(w.up, w.root, file.WithWriterProps(w.props), file.WithWriteMetadata(meta))
 	}
-	rec := w.rb.NewRecord()
-	defer rec.Release()
 	w.rgBuf = 0
 
 	rgw := w.pw.AppendRowGroup()
@@ -300,10 +460,14 @@ func (w *Writer) flushRowGroup() (err error) {
 		if err != nil {
 			return fmt.Errorf("write findings %s: column %s: %w", w.uri(key), arrowSchema.Field(i).Name, err)
 		}
-		if err := w.writeColumn(cw, i, rec.Column(i)); err != nil {
+		arr := w.bld.array(i, memory.DefaultAllocator)
+		err = w.writeColumn(cw, i, arr)
+		arr.Release()
+		if err != nil {
 			return fmt.Errorf("write findings %s: column %s: %w", w.uri(key), arrowSchema.Field(i).Name, err)
 		}
 	}
+	w.bld.categoryCounts = w.bld.categoryCounts[:0]
 	if err := rgw.Close(); err != nil {
 		return fmt.Errorf("write findings %s: row group: %w", w.uri(key), err)
 	}
@@ -311,37 +475,25 @@ func (w *Writer) flushRowGroup() (err error) {
 }
 
 // writeColumn writes one Arrow column as one Parquet column chunk,
-// computing the definition and repetition levels itself.
+// computing the definition and repetition levels itself. For the
+// categories, arr holds the elements of every row's list.
 func (w *Writer) writeColumn(cw file.ColumnChunkWriter, i int, arr arrow.Array) error {
 	n := arr.Len()
 	if i == iCategories {
-		list := arr.(*array.List)
-		offs := list.Offsets()
-		total := int(offs[n] - offs[0])
-		if total < n {
-			total = n // an empty list still takes one level
-		}
-		w.levels = slices.Grow(w.levels[:0], total)
-		w.reps = slices.Grow(w.reps[:0], total)
-		for r := 0; r < n; r++ {
-			lo, hi := offs[r], offs[r+1]
-			if lo == hi {
-				w.levels = append(w.levels, 0)
-				w.reps = append(w.reps, 0)
-				continue
-			}
-			for j := lo; j < hi; j++ {
+		// Every list is non-empty (Write checks), so each element is one
+		// level: definition 1, repetition 0 for a row's first element.
+		w.levels = slices.Grow(w.levels[:0], n)
+		w.reps = slices.Grow(w.reps[:0], n)
+		for _, c := range w.bld.categoryCounts {
+			for j := int32(0); j < c; j++ {
 				w.levels = append(w.levels, 1)
-				if j == lo {
-					w.reps = append(w.reps, 0)
-				} else {
-					w.reps = append(w.reps, 1)
-				}
+				w.reps = append(w.reps, int16(min(j, 1)))
 			}
 		}
-		values := array.NewSlice(list.ListValues(), int64(offs[0]), int64(offs[n]))
-		defer values.Release()
-		return pqarrow.WriteArrowToColumn(w.awctx, cw, values, w.levels, w.reps, false)
+		if len(w.levels) != n {
+			return fmt.Errorf("%d category levels for %d elements", len(w.levels), n)
+		}
+		return pqarrow.WriteArrowToColumn(w.awctx, cw, arr, w.levels, w.reps, false)
 	}
 	if !arrowSchema.Field(i).Nullable {
 		if arr.NullN() != 0 {
@@ -360,7 +512,7 @@ func (w *Writer) writeColumn(cw file.ColumnChunkWriter, i int, arr arrow.Array) 
 	return pqarrow.WriteArrowToColumn(w.awctx, cw, arr, w.levels, nil, true)
 }
 
-// finishPart writes the current part's footer and uploads it.
+// finishPart writes the current part's footer and completes its upload.
 func (w *Writer) finishPart() (err error) {
 	if w.pw == nil {
 		return nil
@@ -369,6 +521,9 @@ func (w *Writer) finishPart() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write findings %s: footer: %v", w.uri(key), r)
+		}
+		if err != nil {
+			err = w.up.failed(err)
 		}
 	}()
 	// Close loses FlushWithFooter's error (arrow v17); call it first.
@@ -379,8 +534,9 @@ func (w *Writer) finishPart() (err error) {
 		return fmt.Errorf("write findings %s: %w", w.uri(key), err)
 	}
 	w.pw = nil
-	w.pending = key
-	if err := w.bucket.Upload(w.ctx, key, bytes.NewReader(w.buf.Bytes())); err != nil {
+	up := w.up
+	w.up = nil
+	if err := up.finish(); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
 	w.pending = ""
@@ -388,8 +544,70 @@ func (w *Writer) finishPart() (err error) {
 	w.outputs = append(w.outputs, schema.OutputFile{Path: key, Rows: w.partRows})
 	w.part++
 	w.partRows = 0
-	w.buf.Reset()
 	return nil
+}
+
+// upload streams one part to Bucket.Upload through a pipe. Writes block
+// until the upload has taken the bytes.
+type upload struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+	err  error // Upload's result, set before done is closed
+}
+
+func startUpload(ctx context.Context, b lake.Bucket, key string) *upload {
+	pr, pw := io.Pipe()
+	u := &upload{pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(u.done)
+		u.err = b.Upload(ctx, key, pr)
+		// An Upload that returned without reading everything must not
+		// leave the writer blocked.
+		pr.CloseWithError(errUploadEnded)
+	}()
+	return u
+}
+
+var errUploadEnded = errors.New("upload ended")
+
+// Write implements io.Writer for the Parquet writer. A write the upload
+// refused reports the upload's own error.
+func (u *upload) Write(p []byte) (int, error) {
+	n, err := u.pw.Write(p)
+	if err != nil {
+		<-u.done
+		if u.err != nil {
+			return n, u.err
+		}
+	}
+	return n, err
+}
+
+// finish ends the part's bytes and waits for the upload.
+func (u *upload) finish() error {
+	u.pw.Close()
+	<-u.done
+	if u.err == nil {
+		return nil
+	}
+	return u.err
+}
+
+// failed cancels the upload after err (so that no partial part is stored)
+// and returns err — or the upload's own error if the upload had failed
+// first, since that is the cause (the Arrow writer reports a failed write
+// only as "failed to write magic number" and the like). It is a no-op
+// without an upload.
+func (u *upload) failed(err error) error {
+	if u == nil {
+		return err
+	}
+	u.pw.CloseWithError(err)
+	<-u.done
+	if u.err != nil && !errors.Is(u.err, err) {
+		return fmt.Errorf("write findings: %w", u.err)
+	}
+	return err
 }
 
 // Close writes and uploads the last part and returns every part written,
@@ -419,12 +637,8 @@ func (w *Writer) Close() ([]schema.OutputFile, error) {
 }
 
 func (w *Writer) release() {
-	if w.rb != nil {
-		w.rb.Release()
-		w.rb = nil
-	}
+	w.bld.release()
 	w.pw = nil
-	w.buf = bytes.Buffer{}
 	w.levels, w.reps = nil, nil
 }
 
@@ -442,9 +656,11 @@ func (w *Writer) Abort() error {
 		w.err = fmt.Errorf("findings %s: writer aborted", w.uri(w.dir))
 	}
 	w.closed = true
-	if w.rb != nil {
-		w.release()
+	if w.up != nil {
+		w.up.failed(w.err) // the part being streamed is never stored
+		w.up = nil
 	}
+	w.release()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
 	keys := w.keys

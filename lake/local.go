@@ -86,8 +86,8 @@ func (l *Local) Iter(ctx context.Context, prefix string, fn func(string, Attrs) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return nil
+		if d.IsDir() || isUploadTemp(d.Name()) {
+			return nil // an Upload in progress is not an object yet, as on S3
 		}
 		rel, err := filepath.Rel(l.root, p)
 		if err != nil {
@@ -213,7 +213,7 @@ func (l *Local) Upload(_ context.Context, key string, r io.Reader) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return l.wrap("write", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), "."+path.Base(key)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(p), "."+path.Base(key)+uploadTempMark+"*")
 	if err != nil {
 		return l.wrap("write", key, err)
 	}
@@ -237,6 +237,16 @@ func (l *Local) Upload(_ context.Context, key string, r io.Reader) error {
 		return l.wrap("write", key, err)
 	}
 	return nil
+}
+
+// uploadTempMark is in the name of every temporary file of Upload:
+// ".NAME.tmp-RANDOM".
+const uploadTempMark = ".tmp-"
+
+// isUploadTemp reports whether a file name is that of an Upload's
+// temporary file, which Iter does not list.
+func isUploadTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, uploadTempMark)
 }
 
 // Delete implements Bucket.
