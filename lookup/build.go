@@ -196,9 +196,7 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	var ids []int64
 
 	// Dense centre indexes, then sort by account.
-	slices.SortFunc(links, func(a, b link) int {
-		return cmp2(a.centre, b.centre, a.account, b.account)
-	})
+	sortLinks(links, true)
 	links = slices.Compact(links)
 	var centres []int64
 	for i := range links {
@@ -211,9 +209,7 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	if len(centres) > math.MaxInt32 {
 		return fmt.Errorf("links table: %d accounts centres, more than %d", len(centres), math.MaxInt32)
 	}
-	slices.SortFunc(links, func(a, b link) int {
-		return cmp2(a.account, b.account, a.centre, b.centre)
-	})
+	sortLinks(links, false)
 
 	// Union-find over centres: an account in several centres joins them.
 	uf := newUnionFind(len(centres))

@@ -1,0 +1,75 @@
+package lookup
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestSortLinks: the radix sort orders links exactly as the comparison
+// sort does, for narrow, wide, negative and extreme identifiers, with
+// duplicates, on both key orders and on both sides of its size limits.
+func TestSortLinks(t *testing.T) {
+	gens := map[string]func(r *rand.Rand) int64{
+		"narrow":   func(r *rand.Rand) int64 { return 1_000_000 + r.Int64N(5000) },
+		"wide":     func(r *rand.Rand) int64 { return int64(r.Uint64()) },
+		"negative": func(r *rand.Rand) int64 { return -r.Int64N(1 << 40) },
+		"extremes": func(r *rand.Rand) int64 {
+			return []int64{math.MinInt64, math.MaxInt64, 0, -1, 1}[r.IntN(5)]
+		},
+		"constant": func(*rand.Rand) int64 { return 42 },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{0, 1, 255, 256, 10_000} {
+			for _, byCentre := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%d/byCentre=%t", name, n, byCentre), func(t *testing.T) {
+					r := rand.New(rand.NewPCG(uint64(n), 9))
+					links := make([]link, n)
+					for i := range links {
+						links[i] = link{account: gen(r), centre: gens["wide"](r)}
+						if i%3 == 0 {
+							links[i].centre = gen(r)
+						}
+						if i%7 == 0 && i > 0 {
+							links[i] = links[i-1] // duplicates
+						}
+					}
+					want := slices.Clone(links)
+					slices.SortFunc(want, func(a, b link) int {
+						if byCentre {
+							return cmp2(a.centre, b.centre, a.account, b.account)
+						}
+						return cmp2(a.account, b.account, a.centre, b.centre)
+					})
+					sortLinks(links, byCentre)
+					if !slices.Equal(links, want) {
+						t.Fatal("radix order differs from the comparison sort's")
+					}
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkSortLinks(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	src := make([]link, 2_000_000)
+	for i := range src {
+		src[i] = link{account: r.Int64N(5_000_000), centre: r.Int64N(800_000)}
+	}
+	links := make([]link, len(src))
+	for _, radix := range []bool{true, false} {
+		b.Run(fmt.Sprintf("radix=%t", radix), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				copy(links, src)
+				if radix {
+					sortLinks(links, true)
+				} else {
+					slices.SortFunc(links, func(a, b link) int { return cmp2(a.centre, b.centre, a.account, b.account) })
+				}
+			}
+		})
+	}
+}
