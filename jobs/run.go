@@ -249,6 +249,9 @@ func (r *run) audit(ctx context.Context) (err error) {
 		return err
 	}
 
+	hashes := startHashing(ctx, corpus, opened, !o.NoHash && !lake.IsS3(o.Corpus))
+	defer hashes.stop()
+
 	t0 := time.Now()
 	floor := minCreated(opened)
 	ix, tableInputs, err := lookup.Build(ctx, tables, lookup.Options{SnapshotAt: at, Policy: pol, MinCreatedAt: floor})
@@ -279,7 +282,11 @@ func (r *run) audit(ctx context.Context) (err error) {
 	if err := s.run(ctx); err != nil {
 		return err
 	}
-	corpusInputs, err := corpusInputs(ctx, corpus, opened, !o.NoHash && !lake.IsS3(o.Corpus), o.Workers)
+	sums, err := hashes.wait()
+	if err != nil {
+		return err
+	}
+	corpusInputs, err := corpusInputs(ctx, corpus, opened, sums, o.Workers)
 	if err != nil {
 		return err
 	}

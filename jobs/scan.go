@@ -607,10 +607,59 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	return res
 }
 
-// corpusInputs describes the corpus files for the summary, and checks that
-// none changed while it was read (reads were pinned too; this also catches
-// a local file rewritten between two reads).
-func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, hash bool, workers int) ([]schema.InputFile, error) {
+// hashing computes the SHA-256 of every corpus file on one goroutine of
+// its own, started before the lookup tables are built: the build keeps
+// both cores busy only part of the time, and hashing after the scan used
+// to add a pass over the corpus to the wall time. A file changed after it
+// was hashed is caught by corpusInputs's pinned-ETag check after the scan.
+type hashing struct {
+	sums   []string
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+// startHashing starts hashing files; with enabled false it does nothing
+// and wait returns nil sums.
+func startHashing(ctx context.Context, loc lake.Location, files []corpusFile, enabled bool) *hashing {
+	h := &hashing{done: make(chan struct{}), cancel: func() {}}
+	if !enabled {
+		close(h.done)
+		return h
+	}
+	ctx, h.cancel = context.WithCancel(ctx)
+	h.sums = make([]string, len(files))
+	go func() {
+		defer close(h.done)
+		for i, f := range files {
+			sum, err := hashObject(ctx, loc.Bucket, f.obj.Key)
+			if err != nil {
+				h.err = err
+				return
+			}
+			h.sums[i] = sum
+		}
+	}()
+	return h
+}
+
+// wait returns the sums (nil if hashing was not enabled).
+func (h *hashing) wait() ([]string, error) {
+	<-h.done
+	return h.sums, h.err
+}
+
+// stop cancels the hashing and waits for its goroutine.
+func (h *hashing) stop() {
+	h.cancel()
+	<-h.done
+}
+
+// corpusInputs describes the corpus files for the summary, with their
+// SHA-256 sums if sums is not nil, and checks that none changed while it
+// was read (reads were pinned too; this also catches a local file
+// rewritten between two reads, or after it was hashed).
+func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, sums []string, workers int) ([]schema.InputFile, error) {
 	out := make([]schema.InputFile, len(files))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
@@ -620,12 +669,8 @@ func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, ha
 				Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
 				ETag: f.obj.Attrs.ETag, VersionID: f.obj.Attrs.VersionID,
 			}
-			if hash {
-				sum, err := hashObject(ctx, loc.Bucket, f.obj.Key)
-				if err != nil {
-					return err
-				}
-				in.SHA256 = sum
+			if sums != nil {
+				in.SHA256 = sums[i]
 			}
 			a, err := loc.Bucket.Attributes(ctx, f.obj.Key)
 			if err != nil {
