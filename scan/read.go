@@ -16,6 +16,10 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
+// maxRewriteHint bounds the buffer walkChunk allocates up front from a
+// footer's claimed uncompressed chunk size.
+const maxRewriteHint = 256 << 20
+
 // I/O tuning for ReadRowGroup.
 const (
 	// coalesceGap: column chunks closer than this are fetched with one read
@@ -348,7 +352,9 @@ func (f *File) fetch(rg int, sc *scratch) error {
 		// Ranges were checked against the file size at Open.
 		n := int(r.end - r.off)
 		if cap(sc.bufs[k]) < n {
-			sc.bufs[k] = make([]byte, n)
+			// Room to spare: the next row group's chunks are often a
+			// little larger than this one's.
+			sc.bufs[k] = make([]byte, n, n+n/8)
 		}
 		sc.bufs[k] = sc.bufs[k][:n]
 		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: sc.bufs[k]})
@@ -449,6 +455,15 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([
 	rows := f.meta.RowGroups[rg].NumRows
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
+	if rewrite {
+		// Size out once for the whole chunk (its footer's uncompressed size,
+		// headers included, plus room for re-encoded headers) instead of
+		// growing it page by page; the footer is not trusted beyond a hint.
+		want := f.meta.RowGroups[rg].Columns[c.leaf].MetaData.TotalUncompressedSize
+		if want > 0 && want <= maxRewriteHint && want <= 64*int64(len(chunk)) {
+			out = slices.Grow(out, int(want)+int(want)/64+4096)
+		}
+	}
 	var proto thrift.CompactProtocol
 	var values int64
 	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
