@@ -292,75 +292,62 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 		}
 	}
 
-	// INT96 columns are read with the low-level reader and converted here:
-	// pqarrow converts them to int64 nanoseconds, which silently wraps for
-	// instants outside 1677-09-21..2262-04-11 (such as 9999-12-31, a
-	// common "never" marker) and turns malformed values into valid ones.
-	// Every other column goes through pqarrow.
-	i96 := make([]*int96Column, len(spec.cols))
-	var arrowIndices []int
-	for i, c := range spec.cols {
-		if sc.Column(indices[i]).PhysicalType() != parquet.Types.Int96 {
-			arrowIndices = append(arrowIndices, indices[i])
-			continue
-		}
-		if c.kind != kindTime {
-			return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
-		}
-		i96[i] = &int96Column{pf: pf, col: indices[i], maxDef: sc.Column(indices[i]).MaxDefinitionLevel()}
-	}
-	if len(arrowIndices) == 0 {
-		// Cannot happen with the specs above (account_id is never INT96).
-		return 0, fmt.Errorf("%s: no column to read besides INT96 timestamps", uri)
-	}
-
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
+	// Types are checked as Arrow sees them (pqarrow's mapping of the
+	// Parquet schema), so that errors read the same for every table
+	// format. INT96 columns are checked here: pqarrow would map them to
+	// int64 nanoseconds, which silently wraps for instants outside
+	// 1677-09-21..2262-04-11 (such as 9999-12-31, a common "never" marker).
+	arrowSchema, err := pqarrow.FromParquet(sc, nil, md.KeyValueMetadata())
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading Parquet schema: %w", uri, err)
 	}
-	rr, err := fr.GetRecordReader(ctx, arrowIndices, nil)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", uri, err)
-	}
-	defer rr.Release()
-
-	// Map the record's fields to the spec's columns and check their types.
-	fields := rr.Schema().Fields()
-	pos := make([]int, len(spec.cols))
+	cols := make([]*leafColumn, len(spec.cols))
 	for i, c := range spec.cols {
-		pos[i] = -1
-		if i96[i] != nil {
-			continue
-		}
-		for j, f := range fields {
-			if f.Name == c.name {
-				pos[i] = j
+		leaf := sc.Column(indices[i])
+		lc := &leafColumn{pf: pf, col: indices[i], phys: leaf.PhysicalType(), maxDef: leaf.MaxDefinitionLevel()}
+		if lc.phys == parquet.Types.Int96 {
+			if c.kind != kindTime {
+				return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
+			}
+		} else {
+			fields := arrowSchema.FieldIndices(c.name)
+			if len(fields) != 1 {
+				return 0, fmt.Errorf("%s: missing column %s", uri, c.name)
+			}
+			t := arrowSchema.Field(fields[0]).Type
+			if err := checkArrowType(c, t); err != nil {
+				return 0, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
+			}
+			if ts, ok := t.(*arrow.TimestampType); ok {
+				lc.unit = ts.Unit
+			}
+			if lc.phys != parquet.Types.Int64 && lc.phys != parquet.Types.Int32 {
+				return 0, fmt.Errorf("%s: column %s: physical type %s, want INT64 or INT32", uri, c.name, lc.phys)
+			}
+			if c.kind == kindTime && lc.phys != parquet.Types.Int64 {
+				return 0, fmt.Errorf("%s: column %s: TIMESTAMP stored as %s, want INT64", uri, c.name, lc.phys)
 			}
 		}
-		if pos[i] < 0 {
-			return 0, fmt.Errorf("%s: missing column %s", uri, c.name)
-		}
-		if err := checkArrowType(c, fields[pos[i]].Type); err != nil {
-			return 0, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
-		}
+		cols[i] = lc
 	}
 
+	// The columns are read with Arrow's column chunk readers, in batches of
+	// batchRows rows, each column stepping through the row groups on its
+	// own: no Arrow arrays are built, and nothing runs on goroutines of
+	// Arrow's (a panic in its decoder is recovered here, see recoverInto).
 	b := &batch{cols: make([]column, len(spec.cols))}
-	for rr.Next() {
+	total := md.NumRows
+	if total < 0 {
+		return 0, fmt.Errorf("%s: the footer counts %d rows", uri, total)
+	}
+	for rows < total {
 		if err := ctx.Err(); err != nil {
 			return rows, fmt.Errorf("%s: %w", uri, err)
 		}
-		rec := rr.Record()
-		n := int(rec.NumRows())
+		n := int(min(total-rows, batchRows))
 		b.reset(n)
 		for i, c := range spec.cols {
-			var err error
-			if i96[i] != nil {
-				err = i96[i].read(&b.cols[i], c, n)
-			} else {
-				err = convertArrow(&b.cols[i], c, rec.Column(pos[i]), n)
-			}
-			if err != nil {
+			if err := cols[i].read(&b.cols[i], c, n); err != nil {
 				return rows, columnError(uri, c.name, rows, err)
 			}
 		}
@@ -369,41 +356,39 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 		}
 		rows += int64(n)
 	}
-	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return rows, fmt.Errorf("%s: reading Parquet data after row %d: %w", uri, rows, err)
-	}
-	if want := md.NumRows; rows != want {
-		return rows, fmt.Errorf("%s: read %d rows, the footer says %d", uri, rows, want)
-	}
 	for i, c := range spec.cols {
-		if i96[i] == nil {
-			continue
-		}
-		if err := i96[i].finish(); err != nil {
+		if err := cols[i].finish(); err != nil {
 			return rows, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
 		}
 	}
 	return rows, nil
 }
 
-// int96Column reads one INT96 timestamp column of a Parquet file, row
-// group after row group, in step with the record reader of the other
-// columns.
-type int96Column struct {
+// leafColumn reads one column of a Parquet file, row group after row
+// group, in step with the file's other columns, with Arrow's low-level
+// column chunk readers: INT64 (ids, timestamps), INT32 (ids, dates) and
+// INT96 (timestamps, converted here rather than through int64
+// nanoseconds so that the whole range of years 1..9999 is kept and
+// malformed values are refused).
+type leafColumn struct {
 	pf     *file.Reader
-	col    int   // leaf index
+	col    int          // leaf index
+	phys   parquet.Type // physical type
+	unit   arrow.TimeUnit
 	maxDef int16 // definition level of a non-null value
 	rg     int   // next row group to open
-	cr     *file.Int96ColumnChunkReader
+	cr     file.ColumnChunkReader
 	left   int64 // rows of the open row group not read yet
-	vals   []parquet.Int96
+	i64    []int64
+	i32    []int32
+	i96    []parquet.Int96
 	defs   []int16
 }
 
-// read reads the next n rows into dst as times (and validity, if c is
+// read reads the next n rows into dst as c's kind (and validity, if c is
 // nullable). Errors at a row are rowErrs, the row counted from the start
 // of the batch.
-func (r *int96Column) read(dst *column, c colSpec, n int) error {
+func (r *leafColumn) read(dst *column, c colSpec, n int) error {
 	for done := 0; done < n; {
 		for r.left == 0 {
 			if err := r.nextRowGroup(); err != nil {
@@ -411,20 +396,42 @@ func (r *int96Column) read(dst *column, c colSpec, n int) error {
 			}
 		}
 		want := int(min(int64(n-done), r.left))
-		if cap(r.vals) < want {
-			r.vals = make([]parquet.Int96, want)
+		if cap(r.defs) < want {
 			r.defs = make([]int16, want)
 		}
-		vals, defs := r.vals[:want], r.defs[:want]
+		defs := r.defs[:want]
 		if r.maxDef == 0 {
 			defs = nil
 		}
-		total, nvals, err := r.cr.ReadBatch(int64(want), vals, defs, nil)
+		var (
+			total int64
+			nvals int
+			err   error
+		)
+		switch cr := r.cr.(type) {
+		case *file.Int64ColumnChunkReader:
+			if cap(r.i64) < want {
+				r.i64 = make([]int64, want)
+			}
+			total, nvals, err = cr.ReadBatch(int64(want), r.i64[:want], defs, nil)
+		case *file.Int32ColumnChunkReader:
+			if cap(r.i32) < want {
+				r.i32 = make([]int32, want)
+			}
+			total, nvals, err = cr.ReadBatch(int64(want), r.i32[:want], defs, nil)
+		case *file.Int96ColumnChunkReader:
+			if cap(r.i96) < want {
+				r.i96 = make([]parquet.Int96, want)
+			}
+			total, nvals, err = cr.ReadBatch(int64(want), r.i96[:want], defs, nil)
+		default:
+			return fmt.Errorf("row group %d: unexpected column reader %T", r.rg-1, cr)
+		}
 		if err == nil {
 			err = r.cr.Err()
 		}
 		if err != nil {
-			return fmt.Errorf("row group %d: reading INT96 values: %w", r.rg-1, err)
+			return fmt.Errorf("row group %d: reading values: %w", r.rg-1, err)
 		}
 		if total == 0 {
 			return fmt.Errorf("row group %d: column chunk ends %d rows before the row group does", r.rg-1, r.left)
@@ -440,21 +447,26 @@ func (r *int96Column) read(dst *column, c colSpec, n int) error {
 					return rowErr{row, "null value"}
 				}
 				dst.valid = append(dst.valid, false)
-				dst.times = append(dst.times, time.Time{})
+				switch c.kind {
+				case kindID:
+					dst.ids = append(dst.ids, 0)
+				case kindDate:
+					dst.dates = append(dst.dates, 0)
+				case kindTime:
+					dst.times = append(dst.times, time.Time{})
+				}
 				continue
 			}
 			if v >= nvals {
 				return fmt.Errorf("row group %d: fewer values than non-null definition levels", r.rg-1)
 			}
-			t, ok := int96Time(vals[v])
-			if !ok {
-				return rowErr{row, "INT96 timestamp out of range: " + int96String(vals[v])}
+			if err := r.convert(dst, c, v, row); err != nil {
+				return err
 			}
 			v++
 			if c.nullable {
 				dst.valid = append(dst.valid, true)
 			}
-			dst.times = append(dst.times, t)
 		}
 		if v != nvals {
 			return fmt.Errorf("row group %d: more values than non-null definition levels", r.rg-1)
@@ -465,14 +477,39 @@ func (r *int96Column) read(dst *column, c colSpec, n int) error {
 	return nil
 }
 
+// convert appends value v of the last batch read to dst.
+func (r *leafColumn) convert(dst *column, c colSpec, v, row int) error {
+	switch c.kind {
+	case kindID:
+		if r.phys == parquet.Types.Int32 {
+			dst.ids = append(dst.ids, int64(r.i32[v]))
+		} else {
+			dst.ids = append(dst.ids, r.i64[v])
+		}
+	case kindDate:
+		dst.dates = append(dst.dates, r.i32[v])
+	case kindTime:
+		if r.phys == parquet.Types.Int96 {
+			t, ok := int96Time(r.i96[v])
+			if !ok {
+				return rowErr{row, "INT96 timestamp out of range: " + int96String(r.i96[v])}
+			}
+			dst.times = append(dst.times, t)
+		} else {
+			dst.times = append(dst.times, timeOf(r.i64[v], r.unit))
+		}
+	}
+	return nil
+}
+
 // nextRowGroup checks that the open column chunk is used up and opens the
 // next row group's.
-func (r *int96Column) nextRowGroup() error {
+func (r *leafColumn) nextRowGroup() error {
 	if err := r.checkChunkDone(); err != nil {
 		return err
 	}
 	if r.rg >= r.pf.NumRowGroups() {
-		return errors.New("fewer INT96 values than rows")
+		return errors.New("fewer values than rows")
 	}
 	rg := r.pf.RowGroup(r.rg)
 	r.rg++
@@ -480,11 +517,7 @@ func (r *int96Column) nextRowGroup() error {
 	if err != nil {
 		return fmt.Errorf("row group %d: %w", r.rg-1, err)
 	}
-	cr, ok := cc.(*file.Int96ColumnChunkReader)
-	if !ok {
-		return fmt.Errorf("row group %d: unexpected column reader %T for INT96", r.rg-1, cc)
-	}
-	r.cr, r.left = cr, rg.NumRows()
+	r.cr, r.left = cc, rg.NumRows()
 	if r.left < 0 {
 		return fmt.Errorf("row group %d: negative row count %d", r.rg-1, r.left)
 	}
@@ -493,13 +526,13 @@ func (r *int96Column) nextRowGroup() error {
 
 // checkChunkDone fails if the open column chunk holds more values than its
 // row group has rows.
-func (r *int96Column) checkChunkDone() error {
+func (r *leafColumn) checkChunkDone() error {
 	if r.cr == nil {
 		return nil
 	}
 	more := r.cr.HasNext()
 	if err := r.cr.Err(); err != nil {
-		return fmt.Errorf("row group %d: reading INT96 values: %w", r.rg-1, err)
+		return fmt.Errorf("row group %d: reading values: %w", r.rg-1, err)
 	}
 	if more {
 		return fmt.Errorf("row group %d: column chunk holds more values than the row group has rows", r.rg-1)
@@ -508,7 +541,7 @@ func (r *int96Column) checkChunkDone() error {
 }
 
 // finish checks, after the last batch, that every value was read.
-func (r *int96Column) finish() error {
+func (r *leafColumn) finish() error {
 	if r.left != 0 {
 		return fmt.Errorf("row group %d: %d rows not read", r.rg-1, r.left)
 	}
