@@ -281,36 +281,55 @@ func BenchmarkFactsBatch(b *testing.B) {
 // build and by the finished structures after it.
 func BenchmarkBuildAges(b *testing.B) {
 	const rows = 20_000_000
+	// The rows are generated before the clock starts.
+	rng := rand.New(rand.NewPCG(3, 4))
+	ids := make([]int64, rows)
+	days := make([]int32, rows)
+	d0 := day("1970-01-01")
+	for r := range ids {
+		ids[r] = int64(rng.Uint64() >> 1)
+		if r%20 == 0 && r > 0 {
+			ids[r] = ids[r-1]
+		}
+		days[r] = d0 + int32(rng.IntN(40*365))
+	}
+	mc := ts("2020-01-01T00:00:00Z")
+	o := testOptions()
+	o.MinCreatedAt = &mc
+	b.ResetTimer()
+	var addTime, finishTime time.Duration
 	for i := 0; i < b.N; i++ {
-		rng := rand.New(rand.NewPCG(3, 4))
-		mc := ts("2020-01-01T00:00:00Z")
-		o := testOptions()
-		o.MinCreatedAt = &mc
+		b.StopTimer()
 		runtime.GC()
 		base := heapInUse()
+		b.StartTimer()
+		t0 := time.Now()
 		ix := &Index{}
 		ab := ix.newAgesBuilder(o)
 		ab.sb.reserve(rows)
-		var last int64
-		for r := 0; r < rows; r++ {
-			id := int64(rng.Uint64() >> 1)
-			if r%20 == 0 {
-				id = last
-			}
-			last = id
-			ab.add(id, day("1970-01-01")+int32(rng.IntN(40*365)))
+		for r := range ids {
+			ab.add(ids[r], days[r])
 		}
+		addTime += time.Since(t0)
+		b.StopTimer()
 		runtime.GC()
 		raw := heapInUse() - base
+		b.StartTimer()
+		t1 := time.Now()
 		ab.finish()
+		finishTime += time.Since(t1)
 		ab = nil
+		b.StopTimer()
 		runtime.GC()
 		final := heapInUse() - base
 		b.ReportMetric(float64(raw)/rows, "raw-B/row")
 		b.ReportMetric(float64(final)/float64(ix.Stats().Accounts), "final-B/account")
 		b.ReportMetric(float64(ix.bytes())/float64(ix.Stats().Accounts), "stats-B/account")
 		runtime.KeepAlive(ix)
+		b.StartTimer()
 	}
+	b.ReportMetric(float64(addTime.Nanoseconds())/float64(b.N*rows), "add-ns/row")
+	b.ReportMetric(float64(finishTime.Nanoseconds())/float64(b.N*rows), "finish-ns/row")
 }
 
 func heapInUse() int64 {
