@@ -420,11 +420,12 @@ func (b *ageSetBuilder) add(id int64, code uint64) {
 // in groups and releases them. The builder is empty afterwards.
 func (b *ageSetBuilder) build() ageSet {
 	var n int64
+	var us uniformSorter
 	for p, s := range b.parts {
 		if len(s) == 0 {
 			continue
 		}
-		sortUint64(s)
+		us.sort(s)
 		w := 0
 		for _, r := range s {
 			if w > 0 && s[w-1]>>16 == r>>16 {
@@ -473,7 +474,75 @@ func (b *ageSetBuilder) build() ageSet {
 	return s
 }
 
-func sortUint64(s []uint64) { slices.Sort(s) }
+// uniformSorter sorts slices of uniformly distributed uint64s (ageSet
+// records: hashes in their high bits) by distribution: a counting sort
+// on their top bits into about one slot per value, then an insertion
+// sort of the nearly sorted result. That is a few passes per value where
+// a comparison sort takes several times as long. Any input is sorted
+// correctly; only the speed depends on the distribution.
+type uniformSorter struct {
+	tmp    []uint64
+	counts []int32
+}
+
+func (u *uniformSorter) sort(s []uint64) {
+	n := len(s)
+	if n < 48 {
+		insertionSort(s)
+		return
+	}
+	k := uint(bits.Len(uint(n))) // 2^k > n: at most one value per slot on average
+	slots := 1 << k
+	if cap(u.counts) < slots+1 {
+		u.counts = make([]int32, slots+1)
+	}
+	counts := u.counts[:slots+1]
+	clear(counts)
+	shift := 64 - k
+	for _, v := range s {
+		counts[(v>>shift)+1]++
+	}
+	for i := 1; i <= slots; i++ {
+		counts[i] += counts[i-1]
+	}
+	if cap(u.tmp) < n {
+		u.tmp = make([]uint64, n)
+	}
+	tmp := u.tmp[:n]
+	for _, v := range s {
+		d := v >> shift
+		tmp[counts[d]] = v
+		counts[d]++
+	}
+	copy(s, tmp)
+	// Uniform values leave about one move per value to do. Values crowded
+	// into a few slots (crafted account ids whose hashes share their top
+	// bits) would make this quadratic: past a budget, sort by comparison.
+	if !insertionSortBudget(s, 8*n) {
+		slices.Sort(s)
+	}
+}
+
+// insertionSort sorts s; fast when s is nearly sorted.
+func insertionSort(s []uint64) { insertionSortBudget(s, math.MaxInt) }
+
+// insertionSortBudget sorts s by insertion unless that takes more than
+// budget moves; it reports whether s is sorted (if not, s is still a
+// permutation of its values).
+func insertionSortBudget(s []uint64, budget int) bool {
+	for i := 1; i < len(s); i++ {
+		v := s[i]
+		j := i
+		for ; j > 0 && s[j-1] > v; j-- {
+			s[j] = s[j-1]
+		}
+		s[j] = v
+		if budget -= i - j; budget < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // objTable maps objected account ids to 1-based indexes into
 // Index.entries, by open addressing with linear probing at a load of at

@@ -73,3 +73,35 @@ func BenchmarkSortLinks(b *testing.B) {
 		})
 	}
 }
+
+// TestUniformSorter: the distribution sort of ageSet records sorts any
+// input — uniform, sorted, reversed, equal, and values crowded into one
+// slot (where it falls back to a comparison sort) — of every size.
+func TestUniformSorter(t *testing.T) {
+	gens := map[string]func(r *rand.Rand, i, n int) uint64{
+		"uniform":  func(r *rand.Rand, _, _ int) uint64 { return r.Uint64() },
+		"sorted":   func(_ *rand.Rand, i, n int) uint64 { return uint64(i) * (math.MaxUint64 / uint64(n)) },
+		"reversed": func(_ *rand.Rand, i, n int) uint64 { return uint64(n-i) * (math.MaxUint64 / uint64(n)) },
+		"equal":    func(*rand.Rand, int, int) uint64 { return 7 },
+		"crowded":  func(r *rand.Rand, _, _ int) uint64 { return 1<<60 | r.Uint64()>>20 },
+		"dups":     func(r *rand.Rand, _, _ int) uint64 { return r.Uint64() &^ (1<<62 - 1) },
+	}
+	var us uniformSorter
+	for name, gen := range gens {
+		for _, n := range []int{0, 1, 2, 47, 48, 49, 100, 1000, 70_000} {
+			t.Run(fmt.Sprintf("%s/%d", name, n), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(uint64(n), 3))
+				s := make([]uint64, n)
+				for i := range s {
+					s[i] = gen(r, i, n)
+				}
+				want := slices.Clone(s)
+				slices.Sort(want)
+				us.sort(s)
+				if !slices.Equal(s, want) {
+					t.Fatal("not sorted")
+				}
+			})
+		}
+	}
+}
