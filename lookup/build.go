@@ -245,6 +245,32 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		}
 	}
 
+	// Every centre's component objector, in place: roots keep theirs,
+	// the others take their root's, so that the merge below reads one
+	// array instead of walking the union-find forest per account.
+	for c := range compObj {
+		if r := uf.find(int32(c)); r != int32(c) {
+			compObj[c] = compObj[r]
+		}
+	}
+	centreObj := compObj
+
+	// Size the outputs exactly: objectors, plus the linked accounts whose
+	// (smallest) centre's component holds an objection.
+	objected := len(objectors)
+	for i := 0; i < len(links); {
+		j := i + 1
+		for j < len(links) && links[j].account == links[i].account {
+			j++
+		}
+		if centreObj[links[i].centre] >= 0 {
+			objected++ // may count an objector twice: an upper bound
+		}
+		i = j
+	}
+	ids = make([]int64, 0, objected)
+	entries = make([]objEntry, 0, objected)
+
 	// Merge the linked accounts (sorted, each run's first link is its
 	// smallest centre) with the objectors (sorted).
 	oi := 0
@@ -264,7 +290,7 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		emitObjectorsBelow(a, false)
 		if oi < len(objectors) && objectors[oi].id == a {
 			emitObjectorsBelow(a, true) // objected itself
-		} else if ci := compObj[uf.find(int32(links[i].centre))]; ci >= 0 {
+		} else if ci := centreObj[links[i].centre]; ci >= 0 {
 			ob := objectors[ci]
 			ids = append(ids, a)
 			entries = append(entries, objEntry{objector: ob.id, at: ob.at, centre: centres[links[i].centre], hasCentre: true})
