@@ -248,6 +248,29 @@ func TestMedianAndGroup(t *testing.T) {
 	}
 }
 
+// TestPairedWall: the paired ratio pairs runs by index, skips unpaired
+// runs, and is the median of the pairs' ratios, which the ratio of the
+// medians is not.
+func TestPairedWall(t *testing.T) {
+	runs := []Run{
+		{Tool: toolAudit, Index: 1, WallSeconds: 4}, {Tool: toolDuckDB, Index: 1, WallSeconds: 10},
+		{Tool: toolAudit, Index: 2, WallSeconds: 3}, {Tool: toolDuckDB, Index: 2, WallSeconds: 5},
+		{Tool: toolAudit, Index: 3, WallSeconds: 9}, {Tool: toolDuckDB, Index: 3, WallSeconds: 20},
+		{Tool: toolAudit, Index: 4, WallSeconds: 1}, // no DuckDB run 4
+	}
+	if got, want := pairedWall(runs), 0.45; got != want { // median of 0.4, 0.6, 0.45
+		t.Errorf("pairedWall = %v, want %v", got, want)
+	}
+	if got := pairedWall(runs[6:]); got != 0 {
+		t.Errorf("pairedWall without pairs = %v, want 0", got)
+	}
+	res := &Results{Runs: runs, Medians: map[string]Stats{}}
+	summarize(res)
+	if res.Ratios == nil || res.Ratios.PairedWall != 0.45 || res.Ratios.Wall == 0.45 {
+		t.Errorf("summarize ratios = %+v", res.Ratios)
+	}
+}
+
 func TestLakeParamsHash(t *testing.T) {
 	a, b := DefaultLakeParams(), DefaultLakeParams()
 	if a.Hash() != b.Hash() {

@@ -203,11 +203,15 @@ type Stats struct {
 }
 
 // Ratios are corpus-audit's medians over DuckDB's (below 1: corpus-audit
-// is faster or smaller).
+// is faster or smaller). PairedWall is, for information, the median over
+// runs i of corpus-audit's run i over DuckDB's run i: the two ran one
+// after the other, so on a shared machine each pair saw about the same
+// load. The targets are judged on the ratios of the medians.
 type Ratios struct {
-	Wall   float64 `json:"wall"`
-	MaxRSS float64 `json:"max_rss"`
-	CPU    float64 `json:"cpu"`
+	Wall       float64 `json:"wall"`
+	MaxRSS     float64 `json:"max_rss"`
+	CPU        float64 `json:"cpu"`
+	PairedWall float64 `json:"paired_wall,omitempty"`
 }
 
 // Machine describes where the bench ran.
@@ -555,8 +559,30 @@ func summarize(res *Results) {
 	d, okD := res.Medians[toolDuckDB]
 	if okA && okD {
 		res.Ratios = &Ratios{Wall: a.WallSeconds / d.WallSeconds, MaxRSS: a.MaxRSSKiB / d.MaxRSSKiB, CPU: a.CPUSeconds / d.CPUSeconds}
+		res.Ratios.PairedWall = pairedWall(res.Runs)
 	}
 	res.Targets = targets(res)
+}
+
+// pairedWall is the median of corpus-audit's wall time over DuckDB's in
+// runs of the same index; 0 if no run index has both.
+func pairedWall(runs []Run) float64 {
+	duck := map[int]float64{}
+	for _, r := range runs {
+		if r.Tool == toolDuckDB && r.WallSeconds > 0 {
+			duck[r.Index] = r.WallSeconds
+		}
+	}
+	var q []float64
+	for _, r := range runs {
+		if d, ok := duck[r.Index]; ok && r.Tool == toolAudit {
+			q = append(q, r.WallSeconds/d)
+		}
+	}
+	if len(q) == 0 {
+		return 0
+	}
+	return median(q)
 }
 
 func printRun(w io.Writer, r Run) {
@@ -592,6 +618,9 @@ func printResults(w io.Writer, res *Results) {
 	}
 	if r := res.Ratios; r != nil {
 		fmt.Fprintf(w, "\ncorpus-audit / DuckDB (medians): wall time %.2f, peak RSS %.2f, CPU time %.2f\n", r.Wall, r.MaxRSS, r.CPU)
+		if r.PairedWall > 0 {
+			fmt.Fprintf(w, "corpus-audit / DuckDB wall time, median of the runs' pairs: %.2f (for information; the targets use the medians)\n", r.PairedWall)
+		}
 	}
 	if len(res.Targets) > 0 {
 		fmt.Fprintln(w, "\ntargets (medians; load averages above):")
