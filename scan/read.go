@@ -16,10 +16,6 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// maxRewriteHint bounds the buffer walkChunk allocates up front from a
-// footer's claimed uncompressed chunk size.
-const maxRewriteHint = 256 << 20
-
 // I/O tuning for ReadRowGroup.
 const (
 	// coalesceGap: column chunks closer than this are fetched with one read
@@ -42,8 +38,8 @@ type scratch struct {
 	idChunk  *parquet.FileColumnChunk
 	idPage   Batch // one page of content ids (ContentIDs)
 
-	bufs   [][]byte         // one per coalesced range
-	plain  [numRoles][]byte // compressed chunks, rewritten uncompressed
+	bufs   [][]byte            // one per coalesced range
+	plain  [numRoles]lazyChunk // compressed chunks, rewritten uncompressed (lazily)
 	mem    memReader
 	ranges []byteRange
 	st     [numRoles]colState
@@ -393,11 +389,12 @@ func (f *File) fetch(rg int, sc *scratch) error {
 	return nil
 }
 
-// segment is fetched bytes of the file at off.
+// segment is fetched bytes of the file at off, or a rewritten chunk at a
+// virtual offset (see plainFile), whose pages are decompressed on demand.
 type segment struct {
-	off     int64
-	data    []byte
-	virtual bool // a rewritten chunk at a virtual offset (see plainFile)
+	off  int64
+	data []byte
+	lazy *lazyChunk // a rewritten chunk; data is nil
 }
 
 // memReader serves reads at absolute file offsets from fetched segments,
@@ -408,10 +405,13 @@ var errNotFetched = errors.New("read outside the fetched column chunks")
 
 func (m *memReader) ReadAt(p []byte, off int64) (int, error) {
 	for _, s := range m.segs {
-		if off == s.off+int64(len(s.data)) && s.virtual {
-			// The end of a rewritten chunk: its metadata gives only an
-			// upper bound of its size, so its end reads as end of file.
-			return 0, io.EOF
+		if s.lazy != nil {
+			if off >= s.off && off <= s.off+s.lazy.size {
+				// Its end reads as end of file: the chunk's metadata
+				// gives only an upper bound of its size.
+				return s.lazy.readAt(p, off-s.off)
+			}
+			continue
 		}
 		if off >= s.off && off < s.off+int64(len(s.data)) {
 			n := copy(p, s.data[off-s.off:])
@@ -444,26 +444,20 @@ func (m *memReader) slice(off, n int64) []byte {
 // buffers from these headers, so this is what keeps a corrupt header from
 // turning into a huge allocation).
 //
-// For a compressed chunk it also decompresses every page (see codec.go),
-// verifying page checksums when present, and appends the chunk, rewritten
-// as an uncompressed one, to out: the same pages with sizes updated and
-// checksums dropped. For an uncompressed chunk out is returned unchanged.
+// For a compressed chunk it also verifies page checksums when present and
+// fills out with the chunk rewritten as an uncompressed one: the same pages
+// with sizes updated and checksums dropped, each decompressed only when
+// parquet-go reads it (see lazyChunk), so that a row group's decompressed
+// chunks are never all in memory. For an uncompressed chunk out is left
+// empty.
 //
 // A padded chunk (see File.padChunks) ends after the page that completes
 // the row count.
-func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([]byte, error) {
+func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk) error {
 	rows := f.meta.RowGroups[rg].NumRows
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
-	if rewrite {
-		// Size out once for the whole chunk (its footer's uncompressed size,
-		// headers included, plus room for re-encoded headers) instead of
-		// growing it page by page; the footer is not trusted beyond a hint.
-		want := f.meta.RowGroups[rg].Columns[c.leaf].MetaData.TotalUncompressedSize
-		if want > 0 && want <= maxRewriteHint && want <= 64*int64(len(chunk)) {
-			out = slices.Grow(out, int(want)+int(want)/64+4096)
-		}
-	}
+	out.reset(codec)
 	var proto thrift.CompactProtocol
 	var values int64
 	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
@@ -472,18 +466,18 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([
 		}
 		hl, err := checkThrift(chunk[off:])
 		if err != nil {
-			return out, bad("header: %v", err)
+			return bad("header: %v", err)
 		}
 		var h format.PageHeader
 		if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
-			return out, bad("header: %v", err)
+			return bad("header: %v", err)
 		}
 		left := len(chunk) - off - hl
 		switch {
 		case h.CompressedPageSize < 0 || int(h.CompressedPageSize) > left:
-			return out, bad("claims %d bytes but the column chunk has %d left", h.CompressedPageSize, left)
+			return bad("claims %d bytes but the column chunk has %d left", h.CompressedPageSize, left)
 		case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageSize:
-			return out, bad("claims %d bytes uncompressed (at most %d supported)", h.UncompressedPageSize, maxPageSize)
+			return bad("claims %d bytes uncompressed (at most %d supported)", h.UncompressedPageSize, maxPageSize)
 		}
 		body := chunk[off+hl : off+hl+int(h.CompressedPageSize)]
 		var nv int64
@@ -492,20 +486,20 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([
 		switch h.Type {
 		case format.DataPage:
 			if !h.DataPageHeader.Valid {
-				return out, bad("data page without its header")
+				return bad("data page without its header")
 			}
 			nv = int64(h.DataPageHeader.V.NumValues)
 		case format.DataPageV2:
 			v := &h.DataPageHeaderV2.V
 			if !h.DataPageHeaderV2.Valid {
-				return out, bad("data page v2 without its header")
+				return bad("data page v2 without its header")
 			}
 			nv = int64(v.NumValues)
 			lv := int64(v.DefinitionLevelsByteLength) + int64(v.RepetitionLevelsByteLength)
 			if v.NumRows != v.NumValues || v.NumNulls < 0 || v.NumNulls > v.NumValues ||
 				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
 				lv > int64(h.CompressedPageSize) || lv > int64(h.UncompressedPageSize) {
-				return out, bad("inconsistent data page v2 header (values %d, rows %d, nulls %d, level bytes %d+%d, page %d/%d bytes)",
+				return bad("inconsistent data page v2 header (values %d, rows %d, nulls %d, level bytes %d+%d, page %d/%d bytes)",
 					v.NumValues, v.NumRows, v.NumNulls, v.RepetitionLevelsByteLength, v.DefinitionLevelsByteLength,
 					h.CompressedPageSize, h.UncompressedPageSize)
 			}
@@ -515,19 +509,19 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([
 			}
 		case format.DictionaryPage:
 			if !h.DictionaryPageHeader.Valid {
-				return out, bad("dictionary page without its header")
+				return bad("dictionary page without its header")
 			}
 			// Dictionary values are PLAIN: at least one byte each.
 			if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
-				return out, bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
+				return bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
 			}
 		}
 		if nv < 0 {
-			return out, bad("claims %d values", nv)
+			return bad("claims %d values", nv)
 		}
 		values += nv
 		if values > rows {
-			return out, f.errf(role, rg, -1, "the column's pages hold more values than the row group's %d rows", rows)
+			return f.errf(role, rg, -1, "the column's pages hold more values than the row group's %d rows", rows)
 		}
 		off += hl + int(h.CompressedPageSize)
 		if !rewrite {
@@ -536,39 +530,137 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out []byte) ([
 
 		if h.CRC != 0 {
 			if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
-				return out, bad("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(h.CRC), got)
+				return bad("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(h.CRC), got)
 			}
 		}
 		size := int(h.UncompressedPageSize)
 		if !compressed {
 			// An uncompressed v2 page in a compressed chunk.
 			if size != len(body) {
-				return out, bad("uncompressed page of %d bytes claims %d", len(body), size)
+				return bad("uncompressed page of %d bytes claims %d", len(body), size)
 			}
 		}
 		h.CompressedPageSize = int32(size)
 		h.CRC = 0
 		hdr, err := thrift.Marshal(&proto, &h)
 		if err != nil {
-			return out, bad("re-encoding the header: %v", err)
+			return bad("re-encoding the header: %v", err)
 		}
-		out = append(out, hdr...)
-		base := len(out)
-		out = slices.Grow(out, size)[:base+size]
-		dst := out[base:]
-		if !compressed {
-			copy(dst, body)
-			continue
-		}
-		copy(dst, body[:levels]) // v2 levels are never compressed
-		if err := decompress(codec, dst[levels:], body[levels:]); err != nil {
-			return out, bad("%v", err)
-		}
+		out.add(hdr, body, size, levels, compressed, page, off-hl-len(body))
 	}
 	if values != rows {
-		return out, f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", values, rows)
+		return f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", values, rows)
 	}
-	return out, nil
+	return nil
+}
+
+// lazyChunk is a compressed column chunk as parquet-go reads it after
+// walkChunk: a sequence of pages with re-encoded headers and uncompressed
+// payloads, at offsets 0..size of a virtual file. Payloads are decompressed
+// when read; the last page decompressed is kept, since parquet-go reads a
+// page's header and payload in several reads. A payload that does not
+// decompress to its header's size is an error naming the page, as
+// walkChunk's are.
+type lazyChunk struct {
+	codec format.CompressionCodec
+	pages []lazyPage
+	hdrs  []byte // the re-encoded headers, back to back
+	size  int64
+
+	cur  int    // page whose payload is in buf, -1 if none
+	buf  []byte // that payload, uncompressed
+	last int    // page of the last read, where the next one usually is
+}
+
+type lazyPage struct {
+	off        int64 // of its header in the virtual chunk
+	hdrEnd     int   // end of its header in hdrs (start: the previous page's)
+	body       []byte
+	size       int // payload size uncompressed
+	levels     int // v2: bytes of levels before the compressed values
+	compressed bool
+	index      int // page number in the chunk, for errors
+	fileOff    int // offset of its header in the column chunk, for errors
+}
+
+func (z *lazyChunk) reset(codec format.CompressionCodec) {
+	z.codec = codec
+	z.pages = z.pages[:0]
+	z.hdrs = z.hdrs[:0]
+	z.size, z.cur, z.last = 0, -1, 0
+}
+
+func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, index, fileOff int) {
+	z.hdrs = append(z.hdrs, hdr...)
+	z.pages = append(z.pages, lazyPage{off: z.size, hdrEnd: len(z.hdrs), body: body, size: size,
+		levels: levels, compressed: compressed, index: index, fileOff: fileOff})
+	z.size += int64(len(hdr)) + int64(size)
+}
+
+// page returns the index of the page holding virtual offset rel (< size).
+func (z *lazyChunk) page(rel int64) int {
+	k := z.last
+	if k >= len(z.pages) || z.pages[k].off > rel {
+		k = 0
+	}
+	for k+1 < len(z.pages) && z.pages[k+1].off <= rel {
+		k++
+	}
+	z.last = k
+	return k
+}
+
+// payload returns page k's payload, uncompressed.
+func (z *lazyChunk) payload(k int) ([]byte, error) {
+	pg := &z.pages[k]
+	if !pg.compressed {
+		return pg.body, nil
+	}
+	if z.cur == k {
+		return z.buf, nil
+	}
+	z.cur = -1
+	if cap(z.buf) < pg.size {
+		z.buf = make([]byte, pg.size, pg.size+pg.size/8)
+	}
+	dst := z.buf[:pg.size]
+	copy(dst, pg.body[:pg.levels]) // v2 levels are never compressed
+	if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
+		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+	}
+	z.buf, z.cur = dst, k
+	return dst, nil
+}
+
+// readAt implements io.ReaderAt on the virtual chunk.
+func (z *lazyChunk) readAt(p []byte, rel int64) (int, error) {
+	n := 0
+	for n < len(p) && rel < z.size {
+		k := z.page(rel)
+		pg := &z.pages[k]
+		hdrStart := 0
+		if k > 0 {
+			hdrStart = z.pages[k-1].hdrEnd
+		}
+		hdr := z.hdrs[hdrStart:pg.hdrEnd]
+		in := int(rel - pg.off)
+		var c int
+		if in < len(hdr) {
+			c = copy(p[n:], hdr[in:])
+		} else {
+			data, err := z.payload(k)
+			if err != nil {
+				return n, err
+			}
+			c = copy(p[n:], data[in-len(hdr):])
+		}
+		n += c
+		rel += int64(c)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // fetchRange is the byte range to fetch for a column chunk: chunkRange,
@@ -602,16 +694,15 @@ func (f *File) prepare(rg int, sc *scratch) error {
 			return f.errf(role, rg, -1, "internal error: column chunk not fetched")
 		}
 		_, unpadded := chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
-		out, err := f.walkChunk(role, rg, chunk, length != unpadded, sc.plain[role][:0])
-		sc.plain[role] = out
-		if err != nil {
+		out := &sc.plain[role]
+		if err := f.walkChunk(role, rg, chunk, length != unpadded, out); err != nil {
 			return err
 		}
 		if c.rewrite {
-			if int64(len(out)) >= virtualStride {
-				return f.errf(role, rg, -1, "column chunk decompresses to %d bytes; too large", len(out))
+			if out.size >= virtualStride {
+				return f.errf(role, rg, -1, "column chunk decompresses to %d bytes; too large", out.size)
 			}
-			sc.mem.segs = append(sc.mem.segs, segment{off: virtualOffset(c.leaf), data: out, virtual: true})
+			sc.mem.segs = append(sc.mem.segs, segment{off: virtualOffset(c.leaf), lazy: out})
 		}
 	}
 	return nil

@@ -18,7 +18,10 @@
 // and the 4-byte header magic. ReadRowGroup fetches the audit columns'
 // chunks with one ReadAt per run of chunks less than 1 MiB apart (up to
 // four in parallel), so on S3 a row group costs one or a few ranged GETs;
-// pages are then decoded from memory.
+// pages are then decoded from memory. A compressed page is decompressed
+// only when its turn to be decoded comes (into one reused page buffer per
+// column), so memory holds a row group's compressed chunks and its decoded
+// columns, never its decompressed chunks.
 //
 // # Decoding
 //
