@@ -44,7 +44,9 @@ func zstdEncoder(level int) *zstd.Encoder {
 	if e, ok := zstdEncoders.Load(l); ok {
 		return e.(*zstd.Encoder)
 	}
-	e, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l))
+	// One encoder, not one per CPU: a Writer compresses on one goroutine,
+	// and each encoder holds a history buffer of several MB.
+	e, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil
 	}
