@@ -20,7 +20,7 @@
 //
 // Usage, from the repository root (`make bench` builds and runs it):
 //
-//	bin/corpus-bench [-runs 3] [-rows 20000000 -files 10 -accounts 5000000 ...]
+//	bin/corpus-bench [-runs 5] [-rows 20000000 -files 10 -accounts 5000000 ...]
 package main
 
 import (
@@ -98,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&p.Seed, "seed", d.Seed, "lake: generator seed")
 	fs.StringVar(&p.Snapshot, "snapshot", d.Snapshot, "lake: snapshot date YYYY-MM-DD")
 	fs.BoolVar(&p.Truth, "truth", d.Truth, "lake: also write lakegen's ground truth and check both audits against it (slower generation)")
-	fs.IntVar(&c.Runs, "runs", 3, "runs of each tool (alternating)")
+	fs.IntVar(&c.Runs, "runs", 5, "runs of each tool (alternating); medians of 5 resist a shared machine's swings better than of 3")
 	fs.StringVar(&c.Root, "root", "", "repository root (default: . or .., whichever holds bench/go.mod)")
 	fs.StringVar(&c.Lakegen, "lakegen", "", "lakegen binary (default <root>/bin/lakegen)")
 	fs.StringVar(&c.CorpusAudit, "corpus-audit", "", "corpus-audit binary (default <root>/bin/corpus-audit)")
