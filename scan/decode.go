@@ -19,7 +19,6 @@ type colState struct {
 	remap    []int32            // dictionary index → Dict code (strings)
 	dictVals []int64            // dictionary values, converted (numbers)
 	conv     []int64            // a page's values, converted (numbers)
-	codes    []int32            // a page's values as Dict codes (strings)
 }
 
 func (st *colState) reset() {
@@ -88,12 +87,16 @@ func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (row
 		default:
 			s = &b.Visibility
 		}
-		codes, bad, err := stringCodes(p, s, st)
+		base := len(s.Codes)
+		nv, bad, err := stringCodes(p, s, st)
 		if err != nil {
 			return 0, rowOf(defs, c.optional, bad), err
 		}
-		s.Codes, rows, err = scatter(codes, defs, c.optional, s.Codes, -1, nil)
-		return rows, -1, err
+		if !c.optional {
+			return nv, -1, nil
+		}
+		s.Codes, err = expandNulls(s.Codes, base, nv, defs, -1)
+		return len(defs), -1, err
 	case kIDString:
 		return decodeIDStrings(p, defs, c.optional, &b.ContentID)
 	}
@@ -345,21 +348,23 @@ func int96Micros(w0, w1, w2 uint32) (int64, bool) {
 	return 0, false
 }
 
-// stringCodes returns a page's non-null values as codes into s.Dict,
-// interning new strings. On error, bad is the offending value's index.
-func stringCodes(p parquet.Page, s *Strings, st *colState) ([]int32, int, error) {
+// stringCodes appends a page's non-null values to s.Codes, as codes into
+// s.Dict (interning each distinct string once per dictionary or value), and
+// returns how many. On error it returns the index of the offending value
+// (-1 if none).
+func stringCodes(p parquet.Page, s *Strings, st *colState) (int, int, error) {
 	data := p.Data()
 	if d := p.Dictionary(); d != nil {
 		if d != st.lastDict {
 			st.lastDict = nil
 			dv := d.Page().Data()
 			if dv.Kind() != encoding.ByteArray {
-				return nil, -1, fmt.Errorf("dictionary holds %s values, expected BYTE_ARRAY", dv.Kind())
+				return 0, -1, fmt.Errorf("dictionary holds %s values, expected BYTE_ARRAY", dv.Kind())
 			}
 			buf, offs := dv.ByteArray()
 			n := d.Len()
 			if n < 0 || (n > 0 && len(offs) < n+1) {
-				return nil, -1, fmt.Errorf("malformed dictionary: %d values, %d offsets", n, len(offs))
+				return 0, -1, fmt.Errorf("malformed dictionary: %d values, %d offsets", n, len(offs))
 			}
 			remap := slices.Grow(st.remap[:0], n)[:n]
 			for i := range n {
@@ -369,31 +374,62 @@ func stringCodes(p parquet.Page, s *Strings, st *colState) ([]int32, int, error)
 			st.lastDict = d
 		}
 		if data.Kind() != encoding.Int32 {
-			return nil, -1, fmt.Errorf("dictionary-encoded page holds %s, not indexes", data.Kind())
+			return 0, -1, fmt.Errorf("dictionary-encoded page holds %s, not indexes", data.Kind())
 		}
 		idx := data.Int32()
 		remap := st.remap
-		out := slices.Grow(st.codes[:0], len(idx))[:len(idx)]
+		base := len(s.Codes)
+		s.Codes = slices.Grow(s.Codes, len(idx))[:base+len(idx)]
+		out := s.Codes[base:]
 		for i, c := range idx {
 			if uint32(c) >= uint32(len(remap)) {
-				return nil, i, fmt.Errorf("dictionary index %d out of range (the dictionary has %d values)", c, len(remap))
+				return 0, i, fmt.Errorf("dictionary index %d out of range (the dictionary has %d values)", c, len(remap))
 			}
 			out[i] = remap[c]
 		}
-		st.codes = out
-		return out, -1, nil
+		return len(idx), -1, nil
 	}
 	if data.Kind() != encoding.ByteArray {
-		return nil, -1, fmt.Errorf("page holds %s values, expected BYTE_ARRAY", data.Kind())
+		return 0, -1, fmt.Errorf("page holds %s values, expected BYTE_ARRAY", data.Kind())
 	}
 	buf, offs := data.ByteArray()
 	n := max(len(offs)-1, 0)
-	out := slices.Grow(st.codes[:0], n)[:n]
+	s.Codes = slices.Grow(s.Codes, n)
 	for i := range n {
-		out[i] = st.intern(s, buf[offs[i]:offs[i+1]])
+		s.Codes = append(s.Codes, st.intern(s, buf[offs[i]:offs[i+1]]))
 	}
-	st.codes = out
-	return out, -1, nil
+	return n, -1, nil
+}
+
+// expandNulls spreads the nv values at out[base:base+nv] over a page's
+// rows in place: out[base:base+len(defs)] gets value j at the row of the
+// j-th non-null definition level and null elsewhere. Working from the last
+// row back, a value is always read before its slot is written.
+func expandNulls[T int32 | int64](out []T, base, nv int, defs []byte, null T) ([]T, error) {
+	nonNull := 0
+	for _, d := range defs {
+		if d == 1 {
+			nonNull++
+		}
+	}
+	if nonNull > nv {
+		return out, fmt.Errorf("page has %d values but more non-null rows", nv)
+	}
+	if nonNull != nv {
+		return out, fmt.Errorf("page has %d values for %d non-null rows", nv, nonNull)
+	}
+	out = slices.Grow(out[:base+nv], len(defs)-nv)[:base+len(defs)]
+	o := out[base:]
+	j := nv - 1
+	for r := len(defs) - 1; r >= 0; r-- {
+		if defs[r] == 1 {
+			o[r] = o[j]
+			j--
+		} else {
+			o[r] = null
+		}
+	}
+	return out, nil
 }
 
 // intern returns v's code in s.Dict, adding it if new.

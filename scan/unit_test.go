@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,5 +135,40 @@ func TestErrorFormat(t *testing.T) {
 	e := &Error{File: "f", RowGroup: -1, Row: -1, Err: io.ErrUnexpectedEOF}
 	if !errors.Is(e, io.ErrUnexpectedEOF) {
 		t.Error("Error does not unwrap")
+	}
+}
+
+// TestExpandNulls: spreading a page's values over its rows in place gives
+// what a copy would, whatever the nulls' positions, after rows already in
+// the slice; and a count of values that does not match the non-null rows
+// is an error.
+func TestExpandNulls(t *testing.T) {
+	for _, defs := range [][]byte{
+		{}, {1}, {0}, {0, 0, 0}, {1, 1, 1}, {1, 0, 1, 0}, {0, 1, 0, 1}, {0, 0, 1, 1, 1}, {1, 1, 1, 0, 0}, {0, 1, 1, 0, 0, 1, 0},
+	} {
+		prefix := []int32{7, 8}
+		var vals, want []int32
+		for r, d := range defs {
+			if d == 1 {
+				vals = append(vals, int32(100+r))
+				want = append(want, int32(100+r))
+			} else {
+				want = append(want, -1)
+			}
+		}
+		out := append(append([]int32{}, prefix...), vals...)
+		got, err := expandNulls(out, len(prefix), len(vals), defs, -1)
+		if err != nil {
+			t.Fatalf("defs %v: %v", defs, err)
+		}
+		if !slices.Equal(got[:len(prefix)], prefix) || !slices.Equal(got[len(prefix):], want) {
+			t.Fatalf("defs %v: got %v, want %v after %v", defs, got, want, prefix)
+		}
+	}
+	if _, err := expandNulls([]int32{1}, 0, 1, []byte{1, 1}, -1); err == nil || !strings.Contains(err.Error(), "more non-null rows") {
+		t.Errorf("too few values: %v", err)
+	}
+	if _, err := expandNulls([]int32{1, 2}, 0, 2, []byte{1, 0}, -1); err == nil || !strings.Contains(err.Error(), "2 values for 1 non-null rows") {
+		t.Errorf("too many values: %v", err)
 	}
 }
