@@ -15,6 +15,7 @@ package findings
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/parquet"
@@ -103,21 +104,18 @@ func ptrMeta(m arrow.Metadata) *arrow.Metadata { return &m }
 // must not be modified.
 func Schema() *arrow.Schema { return arrowSchema }
 
-// dictColumns are the Parquet column paths written with dictionary
-// encoding: the low-cardinality ones. The others (ids, timestamps, row
-// numbers) are mostly distinct, where a dictionary only costs.
-var dictColumns = []string{
-	ColSnapshot, ColPlatform, ColContentType, ColVisibility,
-	ColCategories + ".list.element", ColSourceFile, ColRowGroup,
-}
-
-// dictArrayColumns are the dictionary columns the Writer collects as
-// dictionary codes (see dictStrings); they are written without column
-// statistics.
+// dictArrayColumns are the low-cardinality string columns, which the
+// Writer collects as dictionary codes (see dictStrings) and writes without
+// column statistics.
 var dictArrayColumns = []string{
 	ColSnapshot, ColPlatform, ColContentType, ColVisibility,
 	ColCategories + ".list.element", ColSourceFile,
 }
+
+// dictColumns are the Parquet column paths written with dictionary
+// encoding: the low-cardinality ones. The others (ids, timestamps, row
+// numbers) are mostly distinct, where a dictionary only costs.
+var dictColumns = append(slices.Clone(dictArrayColumns), ColRowGroup)
 
 // parquetSchema builds the Parquet schema of a findings file by hand.
 // pqarrow's own conversion would make the elements of categories OPTIONAL
