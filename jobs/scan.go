@@ -632,6 +632,10 @@ func startHashing(ctx context.Context, loc lake.Location, files []corpusFile, en
 	go func() {
 		defer close(h.done)
 		for i, f := range files {
+			if err := ctx.Err(); err != nil {
+				h.err = err
+				return
+			}
 			sum, err := hashObject(ctx, loc.Bucket, f.obj.Key)
 			if err != nil {
 				h.err = err
@@ -697,10 +701,24 @@ func hashObject(ctx context.Context, b lake.Bucket, key string) (string, error) 
 	}
 	defer rc.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, rc); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, rc}); err != nil {
 		return "", &lake.ObjectError{Op: "read", URI: b.URI(key), Err: err}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctxReader stops reading once ctx is done: a local file's reader would
+// otherwise read to its end after the run was cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func strAt(s *scan.Strings, i int) *string {

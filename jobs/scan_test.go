@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +72,52 @@ func TestScanRejectsLyingStatistics(t *testing.T) {
 		} else if err != nil && (!errors.As(err, &se) || se.Column != "created_at" || !strings.Contains(err.Error(), "statistics")) {
 			t.Errorf("%s: error does not name the column and the cause: %v", name, err)
 		}
+	}
+}
+
+// TestHashing: the corpus files are hashed on their own goroutine; sums
+// come back in file order, a missing file is an error naming it, and a
+// cancelled run stops hashing instead of reading every file to its end.
+func TestHashing(t *testing.T) {
+	dir := t.TempDir()
+	b := lake.NewLocal(dir)
+	ctx := context.Background()
+	var files []corpusFile
+	for i, body := range []string{"a", "bb", strings.Repeat("c", 1<<20)} {
+		key := fmt.Sprintf("f%d", i)
+		if err := b.Upload(ctx, key, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, corpusFile{obj: lake.Object{Key: key}})
+	}
+	loc := lake.Location{Bucket: b}
+
+	h := startHashing(ctx, loc, files, true)
+	sums, err := h.wait()
+	h.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"; len(sums) != 3 || sums[0] != want {
+		t.Fatalf("sums %v, want sha256(a) first", sums)
+	}
+
+	if sums, err := startHashing(ctx, loc, files, false).wait(); sums != nil || err != nil {
+		t.Fatalf("hashing off: %v, %v", sums, err)
+	}
+
+	missing := append(slices.Clone(files), corpusFile{obj: lake.Object{Key: "gone"}})
+	if _, err := startHashing(ctx, loc, missing, true).wait(); err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("missing file: %v", err)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := startHashing(cctx, loc, files, true).wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v, want context.Canceled", err)
+	}
+	// Mid-file too: the reader stops at the next read.
+	if _, err := hashObject(cctx, b, "f2"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("hashObject after cancel: %v, want context.Canceled", err)
 	}
 }
