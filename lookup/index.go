@@ -420,7 +420,7 @@ func (b *ageSetBuilder) reserve(rows int64) {
 	if per < 64 {
 		return // small tables: growing by append costs little
 	}
-	per += per/32 + 4*int64(math.Sqrt(float64(per))) // a 4-sigma margin
+	per += 4 * int64(math.Sqrt(float64(per))) // a 4-sigma margin
 	for p := range b.parts {
 		if cap(b.parts[p]) == 0 {
 			b.parts[p] = make([]uint64, 0, per)
