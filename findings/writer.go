@@ -587,9 +587,6 @@ func (u *upload) Write(p []byte) (int, error) {
 func (u *upload) finish() error {
 	u.pw.Close()
 	<-u.done
-	if u.err == nil {
-		return nil
-	}
 	return u.err
 }
 

@@ -669,19 +669,13 @@ func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, su
 	g.SetLimit(workers)
 	for i, f := range files {
 		g.Go(func() error {
-			in := schema.InputFile{
-				Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
-				ETag: f.obj.Attrs.ETag, VersionID: f.obj.Attrs.VersionID,
-			}
+			in := corpusInput(f)
 			if sums != nil {
 				in.SHA256 = sums[i]
 			}
-			a, err := loc.Bucket.Attributes(ctx, f.obj.Key)
+			a, err := checkPinned(ctx, loc.Bucket, f)
 			if err != nil {
 				return err
-			}
-			if a.ETag != f.obj.Attrs.ETag {
-				return &lake.ObjectError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w (etag %s, pinned %s)", lake.ErrChanged, a.ETag, f.obj.Attrs.ETag)}
 			}
 			if in.VersionID == "" {
 				// S3 listings carry no version IDs; HEAD does.
@@ -692,6 +686,28 @@ func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, su
 		})
 	}
 	return out, g.Wait()
+}
+
+// corpusInput describes corpus file f for the summary, without its
+// SHA-256.
+func corpusInput(f corpusFile) schema.InputFile {
+	return schema.InputFile{
+		Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
+		ETag: f.obj.Attrs.ETag, VersionID: f.obj.Attrs.VersionID,
+	}
+}
+
+// checkPinned fails if corpus file f is no longer the object that was
+// read (its ETag changed), and returns its current attributes.
+func checkPinned(ctx context.Context, b lake.Bucket, f corpusFile) (lake.Attrs, error) {
+	a, err := b.Attributes(ctx, f.obj.Key)
+	if err != nil {
+		return a, err
+	}
+	if a.ETag != f.obj.Attrs.ETag {
+		return a, &lake.ObjectError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w (etag %s, pinned %s)", lake.ErrChanged, a.ETag, f.obj.Attrs.ETag)}
+	}
+	return a, nil
 }
 
 func hashObject(ctx context.Context, b lake.Bucket, key string) (string, error) {

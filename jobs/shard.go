@@ -547,8 +547,8 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 			// does for a plain run.
 			var in *schema.InputFile
 			if u.whole() || u.From == 0 {
-				in = &schema.InputFile{Role: schema.RoleCorpus, Path: f.uri, Size: f.obj.Attrs.Size, Rows: f.file.NumRows(),
-					ETag: f.obj.Attrs.ETag, VersionID: f.obj.Attrs.VersionID}
+				ci := corpusInput(f)
+				in = &ci
 				if hashed {
 					sum, err := hashObject(gctx, corpus.Bucket, f.obj.Key)
 					if err != nil {
@@ -557,12 +557,9 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 					in.SHA256 = sum
 				}
 			}
-			a, err := corpus.Bucket.Attributes(gctx, f.obj.Key)
+			a, err := checkPinned(gctx, corpus.Bucket, f)
 			if err != nil {
 				return err
-			}
-			if a.ETag != f.obj.Attrs.ETag {
-				return &lake.ObjectError{Op: "read", URI: f.uri, Err: fmt.Errorf("%w (etag %s, pinned %s)", lake.ErrChanged, a.ETag, f.obj.Attrs.ETag)}
 			}
 			if in != nil {
 				if in.VersionID == "" {
