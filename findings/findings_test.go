@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/corpus-audit/corpus-audit/internal/parquettesting"
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
@@ -405,7 +406,7 @@ func TestReadErrors(t *testing.T) {
 		writeAll(t, b, "f", Options{}, findingsN(10))
 		return readObject(t, b, "f/part-00000.parquet")
 	}
-	foreign, err := os.ReadFile("../../shared/parquet-testing/data/alltypes_plain.parquet")
+	foreign, err := os.ReadFile(filepath.Join(parquettesting.Dir(), "data", "alltypes_plain.parquet"))
 	if err != nil {
 		t.Fatalf("shared test data: %v", err)
 	}

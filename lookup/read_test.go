@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 
+	"github.com/corpus-audit/corpus-audit/internal/parquettesting"
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
@@ -369,10 +370,10 @@ func TestSharedBadData(t *testing.T) {
 	// Malformed files from the Parquet test suite must give errors, not
 	// panics (they lack our columns, so most fail early; this guards the
 	// footer parsing).
-	root := "../../shared/parquet-testing/bad_data"
+	root := filepath.Join(parquettesting.Dir(), "bad_data")
 	ents, err := os.ReadDir(root)
 	if err != nil {
-		t.Fatalf("the Apache parquet-testing files must be at %s (../shared beside the repo, as in CI): %v", root, err)
+		t.Fatalf("the Apache parquet-testing files: %v", err)
 	}
 	good := fixture(t, nil, nil, nil)
 	for _, e := range ents {

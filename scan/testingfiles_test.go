@@ -8,16 +8,19 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/corpus-audit/corpus-audit/internal/parquettesting"
 )
 
-// parquetTesting is the shared copy of apache/parquet-testing.
-const parquetTesting = "../../shared/parquet-testing"
+// parquetTesting is the copy of apache/parquet-testing the tests read (see
+// internal/parquettesting).
+var parquetTesting = parquettesting.Dir()
 
 func testingFiles(t *testing.T) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(parquetTesting, "*", "*.parquet"))
 	if len(files) == 0 {
-		t.Fatalf("no parquet-testing files under %s: ../shared must be beside the repo, as in CI", parquetTesting)
+		t.Fatalf("no parquet-testing files under %s", parquetTesting)
 	}
 	return files
 }
