@@ -107,7 +107,7 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	inputs = append(inputs, ad.in...)
 
 	ix.stats.Objectors = int64(len(objectors))
-	ix.stats.ObjectedAccounts = int64(len(ix.entries))
+	ix.stats.ObjectedAccounts = int64(ix.obj.len())
 	ix.stats.Bytes = ix.bytes()
 	return ix, inputs, nil
 }
@@ -189,11 +189,12 @@ func readLinks(ctx context.Context, loc lake.Location, st *Stats) ([]link, []sch
 }
 
 // resolveObjected computes, once, every account that is objected and its
-// evidence, and fills ix.obj and ix.entries. It reorders links.
+// evidence, and fills ix.obj. It reorders links.
 func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	st := &ix.stats
-	var entries []objEntry
-	var ids []int64
+	if len(objectors) >= hasCentre {
+		return fmt.Errorf("objections table: %d objecting accounts, more than %d", len(objectors), hasCentre-1)
+	}
 
 	// Dense centre indexes, then sort by account.
 	sortLinks(links, true)
@@ -268,16 +269,14 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		}
 		i = j
 	}
-	ids = make([]int64, 0, objected)
-	entries = make([]objEntry, 0, objected)
+	recs := make([]objRec, 0, objected)
 
 	// Merge the linked accounts (sorted, each run's first link is its
 	// smallest centre) with the objectors (sorted).
 	oi := 0
 	emitObjectorsBelow := func(id int64, inclusive bool) {
 		for oi < len(objectors) && (objectors[oi].id < id || inclusive && objectors[oi].id == id) {
-			ids = append(ids, objectors[oi].id)
-			entries = append(entries, objEntry{objector: objectors[oi].id, at: objectors[oi].at})
+			recs = append(recs, objRec{h: mix(uint64(objectors[oi].id)), who: uint32(oi)})
 			oi++
 		}
 	}
@@ -291,19 +290,13 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		if oi < len(objectors) && objectors[oi].id == a {
 			emitObjectorsBelow(a, true) // objected itself
 		} else if ci := centreObj[links[i].centre]; ci >= 0 {
-			ob := objectors[ci]
-			ids = append(ids, a)
-			entries = append(entries, objEntry{objector: ob.id, at: ob.at, centre: centres[links[i].centre], hasCentre: true})
+			recs = append(recs, objRec{h: mix(uint64(a)), who: uint32(ci) | hasCentre, centre: centres[links[i].centre]})
 		}
 		i = j
 	}
 	emitObjectorsBelow(math.MaxInt64, true)
 
-	ix.entries = slices.Clip(entries)
-	ix.obj = newObjTable(len(ids))
-	for i, id := range ids {
-		ix.obj.put(id, uint32(i+1))
-	}
+	ix.obj = newObjSet(recs, objectors)
 	return nil
 }
 
@@ -482,7 +475,6 @@ func (ix *Index) bytes() int64 {
 	n := ix.ages.bytes()
 	n += int64(cap(ix.adultTab)) * 8
 	n += int64(len(ix.lowBirth)+len(ix.lowAdult)+len(ix.highBirth)+len(ix.highAdult)) * mapEntry
-	n += int64(len(ix.obj.slots))*16 + int64(len(ix.obj.filter))*8
-	n += int64(cap(ix.entries)) * 32
+	n += ix.obj.bytes()
 	return n
 }

@@ -7,8 +7,8 @@
 // still be minors in the corpus's time span, and the set of accounts whose
 // group (connected component of the account-link graph) holds an effective
 // objection. Index.Facts is then one probe of a hashed, bucketed set of
-// accounts and one probe of a bit filter (and, for a few per cent of
-// authors, of a small open-addressing table); it does not allocate.
+// accounts with a known birth date and one of a smaller set of the same
+// kind holding the objected accounts (objSet); it does not allocate.
 // Index.FactsBatch answers a slice of authors the same way, overlapping
 // their cache misses.
 //
@@ -63,8 +63,7 @@ type Index struct {
 	highBirth map[int64]int32
 	highAdult map[int64]int64
 
-	obj     objTable
-	entries []objEntry
+	obj objSet
 
 	stats Stats
 }
@@ -119,14 +118,6 @@ type Evidence struct {
 	AccountsCenterID *int64
 }
 
-// objEntry is the evidence for one objected account.
-type objEntry struct {
-	objector  int64
-	at        int64 // micros
-	centre    int64
-	hasCentre bool
-}
-
 // Facts returns what the tables know of author. It is the scan's hot path:
 // it does not allocate.
 //
@@ -140,7 +131,7 @@ func (ix *Index) Facts(author int64) policy.Facts {
 		f.BirthKnown = true
 		f.AdultFrom = ix.adultFrom(author, code)
 	}
-	f.Objected = ix.obj.find(author, h) != 0
+	f.Objected = ix.obj.find(h) >= 0
 	return f
 }
 
@@ -150,8 +141,8 @@ const batchChunk = 64
 // FactsBatch sets out[i] to Facts(authors[i]) for every i (out must be at
 // least as long as authors). It gives the same answers as calling Facts in
 // a loop, faster: for a chunk of probes it first prefetches the memory
-// each will touch (bucket index, record, objection filter and, when the
-// filter lets the probe through, the objection table's slot), in two
+// each will touch (the bucket indexes, then the age record and the first
+// objected key of the bucket), in two
 // passes so that the second pass's addresses are computed from cached
 // data, then answers them: their cache misses overlap instead of queueing.
 // Values at null positions are probed like any other; ignore their
@@ -165,19 +156,22 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		return
 	}
 	var (
-		hs  [batchChunk]uint64
-		pos [batchChunk]int
+		hs   [batchChunk]uint64
+		pos  [batchChunk]int
+		cand [batchChunk]uint8 // probes the objected filter lets through
 	)
 	s, t := &ix.ages, &ix.obj
-	hasObj := len(t.slots) > 0
+	hasObj := t.off != nil
 	for base := 0; base < len(authors); base += batchChunk {
 		chunk := authors[base:min(base+batchChunk, len(authors))]
+		nc := 0
 		for k, a := range chunk {
 			h := mix(uint64(a))
 			hs[k] = h
 			prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
 			if hasObj {
-				prefetch(unsafe.Pointer(&t.filter[(h>>t.fshift)>>6]))
+				f := h >> t.fshift
+				prefetch(unsafe.Pointer(&t.filter[f>>6]))
 			}
 		}
 		for k := range chunk {
@@ -187,10 +181,16 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			if i < hi {
 				prefetch(unsafe.Pointer(&s.groups[g][i]))
 			}
-			if hasObj {
-				if f := h >> t.fshift; t.filter[f>>6]&(1<<(f&63)) != 0 {
-					prefetch(unsafe.Pointer(&t.slots[h&t.mask]))
-				}
+			if hasObj && t.mayHave(h) {
+				prefetch(unsafe.Pointer(&t.off[h>>t.shift]))
+				cand[nc] = uint8(k)
+				nc++
+			}
+		}
+		// The few probes the filter lets through: their keys.
+		for _, k := range cand[:nc] {
+			if lo, hi := t.bucketOf(hs[k]); lo < hi {
+				prefetch(unsafe.Pointer(&t.keys[lo]))
 			}
 		}
 		for k, a := range chunk {
@@ -201,8 +201,10 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 				f.BirthKnown = true
 				f.AdultFrom = ix.adultFrom(a, code)
 			}
-			f.Objected = t.find(a, h) != 0
 			out[base+k] = f
+		}
+		for _, k := range cand[:nc] {
+			out[base+int(k)].Objected = t.find(hs[k]) >= 0
 		}
 	}
 }
@@ -279,11 +281,14 @@ func (ix *Index) EvidenceOf(author int64) EvidenceValues {
 	if code, ok := ix.ages.find(h); ok {
 		e.BirthDate, e.HasBirthDate = ix.birth(author, code)
 	}
-	if i := ix.obj.find(author, h); i != 0 {
-		en := &ix.entries[i-1]
+	if i := ix.obj.find(h); i >= 0 {
+		who := ix.obj.who[i]
+		ob := ix.obj.objectors[who&^hasCentre]
 		e.Objected = true
-		e.ObjectionAccountID, e.ObjectedAt = en.objector, en.at
-		e.HasCentre, e.AccountsCenterID = en.hasCentre, en.centre
+		e.ObjectionAccountID, e.ObjectedAt = ob.id, ob.at
+		if who&hasCentre != 0 {
+			e.HasCentre, e.AccountsCenterID = true, ix.obj.centre[i]
+		}
 	}
 	return e
 }
@@ -583,77 +588,4 @@ func insertionSortBudget(s []uint64, budget int) bool {
 		}
 	}
 	return true
-}
-
-// objTable maps objected account ids to 1-based indexes into
-// Index.entries, by open addressing with linear probing at a load of at
-// most three quarters. Index 0 marks an empty slot.
-//
-// In front of it, a one-hash bit filter of about 16 bits per account (a
-// few per cent of false positives) answers most misses without touching
-// the table: the filter is small enough to stay in the CPU cache when the
-// table is not.
-type objTable struct {
-	slots  []objSlot
-	mask   uint64
-	filter []uint64
-	fshift uint // 64 - log2(filter bits)
-}
-
-type objSlot struct {
-	key int64
-	idx uint32
-}
-
-func newObjTable(n int) objTable {
-	if n == 0 {
-		return objTable{}
-	}
-	// A load of at most three quarters: linear probing stays short (the
-	// bit filter answers most misses before the table is touched).
-	size := uint64(8)
-	for 3*size < uint64(4*n) {
-		size <<= 1
-	}
-	fbits := uint(bits.Len64(uint64(16*n - 1))) // 16n <= 2^fbits < 32n
-	fbits = max(fbits, 9)
-	return objTable{
-		slots:  make([]objSlot, size),
-		mask:   size - 1,
-		filter: make([]uint64, 1<<(fbits-6)),
-		fshift: 64 - fbits,
-	}
-}
-
-// put inserts key with idx (>= 1); keys are distinct.
-func (t *objTable) put(key int64, idx uint32) {
-	h := mix(uint64(key))
-	f := h >> t.fshift
-	t.filter[f>>6] |= 1 << (f & 63)
-	i := h & t.mask
-	for t.slots[i].idx != 0 {
-		i = (i + 1) & t.mask
-	}
-	t.slots[i] = objSlot{key: key, idx: idx}
-}
-
-// find returns the index stored for key (whose hash is h), or 0.
-func (t *objTable) find(key int64, h uint64) uint32 {
-	if len(t.slots) == 0 {
-		return 0
-	}
-	if f := h >> t.fshift; t.filter[f>>6]&(1<<(f&63)) == 0 {
-		return 0
-	}
-	i := h & t.mask
-	for {
-		s := &t.slots[i]
-		if s.idx == 0 {
-			return 0
-		}
-		if s.key == key {
-			return s.idx
-		}
-		i = (i + 1) & t.mask
-	}
 }
