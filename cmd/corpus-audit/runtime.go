@@ -15,7 +15,11 @@ import (
 // buys RSS. When the user has set neither GOGC nor GOMEMLIMIT, the audit
 // runs with GOGC=defaultGOGC. Either environment variable restores the
 // Go runtime's own behaviour.
-const defaultGOGC = 25
+//
+// Most of the live heap holds no pointers (the index, decoded columns),
+// so a collection costs little: on the bench lake GOGC=10 peaks 45 MB
+// lower than 25 at no measurable CPU cost; 5 starts to cost CPU.
+const defaultGOGC = 10
 
 // tuneGC applies the memory defaults.
 func tuneGC() {
