@@ -34,6 +34,9 @@ type cachedZstd struct {
 	compress.Codec
 }
 
+// zstdWindow is the encoders' window.
+const zstdWindow = 1 << 20
+
 var zstdEncoders sync.Map // zstd.EncoderLevel → *zstd.Encoder
 
 func zstdEncoder(level int) *zstd.Encoder {
@@ -45,8 +48,11 @@ func zstdEncoder(level int) *zstd.Encoder {
 		return e.(*zstd.Encoder)
 	}
 	// One encoder, not one per CPU: a Writer compresses on one goroutine,
-	// and each encoder holds a history buffer of several MB.
-	e, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(1))
+	// and each encoder holds a history buffer as large as its window. Each
+	// page is a frame of its own and pages are about 1 MiB (Arrow's
+	// default), so a window of the default 8 MiB would only hold memory.
+	e, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(zstdWindow))
 	if err != nil {
 		return nil
 	}
