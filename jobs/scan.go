@@ -446,7 +446,7 @@ var categoryLists = func() [32][]schema.Category {
 
 // hits is one row group's findings, columnar: what the sink needs of each
 // flagged row, copied out of the batch (which the worker reuses) without a
-// heap object per finding. Entry k is the batch's row row[k].
+// heap object per finding. Entry k is the row group's row row[k].
 type hits struct {
 	rowGroup int
 	firstRow int64
@@ -491,7 +491,7 @@ func putHits(h *hits) {
 
 // add copies row i of b, flagged with set, into h.
 func (h *hits) add(s *scanner, b *scan.Batch, i int, set policy.Set) {
-	h.row = append(h.row, int32(i))
+	h.row = append(h.row, int32(b.Start+i))
 	h.set = append(h.set, set)
 	h.author = append(h.author, b.Author[i])
 	h.authorValid = append(h.authorValid, b.AuthorValid[i])
@@ -507,6 +507,12 @@ func (h *hits) add(s *scanner, b *scan.Batch, i int, set policy.Set) {
 	h.ev = append(h.ev, ev)
 }
 
+// sliceRows is how many rows of a row group a worker decodes and judges
+// at a time (scan.File.NextRows): the decoded columns of a slice take
+// about 2 MB, against about 30 MB for a whole row group of a million rows.
+// (A variable for tests.)
+var sliceRows = 1 << 16
+
 // judgeChunk is how many rows are probed in the lookup index at once
 // (Index.FactsBatch), small enough for the facts to stay in cache.
 const judgeChunk = 1024
@@ -515,22 +521,16 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	start := time.Now()
 	f := s.files[t.file]
 	res := result{seq: t.seq, task: t}
-	if err := f.file.ReadRowGroup(t.rowGroup, b); err != nil {
+	var h *hits
+	fail := func(err error) result {
+		if h != nil {
+			putHits(h)
+		}
 		res.err = err
 		return res
 	}
-	if want := f.file.RowGroupRows(t.rowGroup); int64(b.N) != want {
-		res.err = &scan.Error{File: f.uri, RowGroup: t.rowGroup, Row: -1, Err: fmt.Errorf("decoded %d rows, footer says %d", b.N, want)}
-		return res
-	}
-	// Evaluate the low-cardinality columns once per dictionary entry.
-	j.types = j.types[:0]
-	for _, v := range b.ContentType.Dict {
-		j.types = append(j.types, s.policy.ClassifyType(v, true))
-	}
-	j.public = j.public[:0]
-	for _, v := range b.Visibility.Dict {
-		j.public = append(j.public, s.policy.IsPublic(v, true))
+	if err := f.file.OpenRowGroup(t.rowGroup, b); err != nil {
+		return fail(err)
 	}
 	floor := int64(math.MinInt64)
 	if s.minCreated != nil {
@@ -539,70 +539,88 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	if cap(j.facts) < judgeChunk {
 		j.facts = make([]policy.Facts, judgeChunk)
 	}
-	var h *hits
-	for c0 := 0; c0 < b.N; c0 += judgeChunk {
-		c1 := min(c0+judgeChunk, b.N)
-		facts := j.facts[:c1-c0]
-		s.index.FactsBatch(b.Author[c0:c1], facts)
-		for i := c0; i < c1; i++ {
-			if b.CreatedValid[i] && b.Created[i] < floor {
-				if h != nil {
-					putHits(h)
+	j.types, j.public = j.types[:0], j.public[:0]
+	rows := 0
+	for {
+		n, err := f.file.NextRows(b, sliceRows)
+		if err != nil {
+			return fail(err)
+		}
+		if n == 0 {
+			break
+		}
+		rows += n
+		// Evaluate the low-cardinality columns once per dictionary entry
+		// (dictionaries only grow within a row group).
+		for _, v := range b.ContentType.Dict[len(j.types):] {
+			j.types = append(j.types, s.policy.ClassifyType(v, true))
+		}
+		for _, v := range b.Visibility.Dict[len(j.public):] {
+			j.public = append(j.public, s.policy.IsPublic(v, true))
+		}
+		for c0 := 0; c0 < b.N; c0 += judgeChunk {
+			c1 := min(c0+judgeChunk, b.N)
+			facts := j.facts[:c1-c0]
+			s.index.FactsBatch(b.Author[c0:c1], facts)
+			for i := c0; i < c1; i++ {
+				if b.CreatedValid[i] && b.Created[i] < floor {
+					return fail(&scan.Error{File: f.uri, Column: "created_at", RowGroup: t.rowGroup, Row: b.FirstRow + int64(b.Start+i),
+						Err: fmt.Errorf("value %s is before the minimum the footer statistics give (%s): the file's statistics are wrong", time.UnixMicro(b.Created[i]).UTC(), s.minCreated)})
 				}
-				res.err = &scan.Error{File: f.uri, Column: "created_at", RowGroup: t.rowGroup, Row: b.FirstRow + int64(i),
-					Err: fmt.Errorf("value %s is before the minimum the footer statistics give (%s): the file's statistics are wrong", time.UnixMicro(b.Created[i]).UTC(), s.minCreated)}
-				return res
-			}
-			row := policy.Row{
-				AuthorValid:  b.AuthorValid[i],
-				Author:       b.Author[i],
-				CreatedValid: b.CreatedValid[i],
-				CreatedAt:    b.Created[i],
-			}
-			if c := b.ContentType.Codes[i]; c >= 0 {
-				row.Type = j.types[c]
-			}
-			if c := b.Visibility.Codes[i]; c >= 0 {
-				row.Public = j.public[c]
-			}
-			var fa policy.Facts
-			if row.AuthorValid {
-				fa = facts[i-c0]
-			}
-			set := policy.Judge(row, fa)
-			if set == 0 {
-				continue
-			}
-			if h == nil {
-				h = getHits()
-				h.rowGroup, h.firstRow = b.RowGroup, b.FirstRow
-				h.platDict = append(h.platDict, b.Platform.Dict...)
-				h.ctDict = append(h.ctDict, b.ContentType.Dict...)
-				h.visDict = append(h.visDict, b.Visibility.Dict...)
-				for _, v := range b.ContentType.Dict {
-					h.ctNorm = append(h.ctNorm, policy.Normalize(v))
+				row := policy.Row{
+					AuthorValid:  b.AuthorValid[i],
+					Author:       b.Author[i],
+					CreatedValid: b.CreatedValid[i],
+					CreatedAt:    b.Created[i],
 				}
+				if c := b.ContentType.Codes[i]; c >= 0 {
+					row.Type = j.types[c]
+				}
+				if c := b.Visibility.Codes[i]; c >= 0 {
+					row.Public = j.public[c]
+				}
+				var fa policy.Facts
+				if row.AuthorValid {
+					fa = facts[i-c0]
+				}
+				set := policy.Judge(row, fa)
+				if set == 0 {
+					continue
+				}
+				if h == nil {
+					h = getHits()
+					h.rowGroup, h.firstRow = b.RowGroup, b.FirstRow
+				}
+				h.add(s, b, i, set)
 			}
-			h.add(s, b, i, set)
+		}
+	}
+	if want := f.file.RowGroupRows(t.rowGroup); int64(rows) != want {
+		return fail(&scan.Error{File: f.uri, RowGroup: t.rowGroup, Row: -1, Err: fmt.Errorf("decoded %d rows, footer says %d", rows, want)})
+	}
+	if h != nil {
+		// The dictionaries as they ended the row group: they hold every
+		// code the findings use.
+		h.platDict = append(h.platDict, b.Platform.Dict...)
+		h.ctDict = append(h.ctDict, b.ContentType.Dict...)
+		h.visDict = append(h.visDict, b.Visibility.Dict...)
+		for _, v := range b.ContentType.Dict {
+			h.ctNorm = append(h.ctNorm, policy.Normalize(v))
 		}
 	}
 	// Content ids only for the findings; the column is decoded and checked
 	// all the same.
-	ids, rows := &j.ids, []int32(nil)
+	ids, idRows := &j.ids, []int32(nil)
 	if h != nil {
-		ids, rows = &h.ids, h.row
+		ids, idRows = &h.ids, h.row
 	} else {
 		j.ids.Valid, j.ids.Int, j.ids.Data, j.ids.Offsets = j.ids.Valid[:0], j.ids.Int[:0], j.ids.Data[:0], j.ids.Offsets[:0]
 	}
-	if err := f.file.ContentIDs(b, rows, ids); err != nil {
-		if h != nil {
-			putHits(h)
-		}
-		res.err = err
-		return res
+	if err := f.file.ContentIDs(b, idRows, ids); err != nil {
+		return fail(err)
 	}
 	res.hits = h
-	res.rows = int64(b.N)
+	res.rows = int64(rows)
 	res.took = time.Since(start)
 	return res
 }

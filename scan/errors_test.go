@@ -92,7 +92,41 @@ func readFile(data []byte, cols Columns) error {
 	if lazyErr := readFileAs(data, cols, true); (err == nil) != (lazyErr == nil) {
 		return fmt.Errorf("read: %v; read with LazyContentID: %v", err, lazyErr)
 	}
+	// Streamed with OpenRowGroup and NextRows, a few rows at a time, too.
+	for _, slice := range []int{1, 7, 1 << 16} {
+		if serr := streamFile(data, cols, slice); (err == nil) != (serr == nil) {
+			return fmt.Errorf("read: %v; streamed %d rows at a time: %v", err, slice, serr)
+		}
+	}
 	return err
+}
+
+// streamFile reads every row group of data with OpenRowGroup, NextRows and
+// ContentIDs (for no row), returning the first error.
+func streamFile(data []byte, cols Columns, slice int) error {
+	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
+	if err != nil {
+		return err
+	}
+	b := Batch{LazyContentID: true}
+	for i := 0; i < f.NumRowGroups(); i++ {
+		if err := f.OpenRowGroup(i, &b); err != nil {
+			return err
+		}
+		for {
+			n, err := f.NextRows(&b, slice)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				break
+			}
+		}
+		if err := f.ContentIDs(&b, nil, new(IDs)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func readFileAs(data []byte, cols Columns, lazy bool) error {

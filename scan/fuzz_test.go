@@ -10,7 +10,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// FuzzOpen feeds arbitrary bytes to Open and ReadRowGroup: they must return
+// FuzzOpen feeds arbitrary bytes to Open and ReadRowGroup (and to
+// OpenRowGroup and NextRows, which must agree with it): they must return
 // a row group or an *Error, never panic, hang or allocate without bound.
 // Each input is read twice: with the default column names, and with each
 // role mapped onto the first column of the file whose type it accepts (so
@@ -54,6 +55,34 @@ func FuzzOpen(f *testing.F) {
 				if int64(b.N) != file.RowGroupRows(i) || len(b.Author) != b.N || len(b.Created) != b.N ||
 					len(b.Platform.Codes) != b.N || len(b.ContentID.Valid) != b.N {
 					t.Fatalf("row group %d: inconsistent batch (N=%d)", i, b.N)
+				}
+			}
+			// Streamed: the same outcome per row group.
+			sb := Batch{LazyContentID: true}
+			for i := 0; i < file.NumRowGroups(); i++ {
+				whole := file.ReadRowGroup(i, &b)
+				err := file.OpenRowGroup(i, &sb)
+				rows := 0
+				for err == nil {
+					var n int
+					if n, err = file.NextRows(&sb, 5); err == nil && n == 0 {
+						err = file.ContentIDs(&sb, nil, new(IDs))
+						break
+					}
+					if err != nil {
+						break
+					}
+					if n != sb.N || len(sb.Author) != n || len(sb.Created) != n || len(sb.Visibility.Codes) != n {
+						t.Fatalf("row group %d: inconsistent slice (N=%d, n=%d)", i, sb.N, n)
+					}
+					rows += n
+				}
+				check(err)
+				if (whole == nil) != (err == nil) {
+					t.Fatalf("row group %d: read whole: %v; streamed: %v", i, whole, err)
+				}
+				if err == nil && int64(rows) != file.RowGroupRows(i) {
+					t.Fatalf("row group %d: streamed %d rows, the footer says %d", i, rows, file.RowGroupRows(i))
 				}
 			}
 		}

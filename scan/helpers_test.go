@@ -65,6 +65,38 @@ func batchRows(t testing.TB, b *Batch) []row {
 	} else {
 		check("ContentID.Offsets-1", len(b.ContentID.Offsets)-1)
 	}
+	rows := rowsNoID(t, b)
+	setIDs(t, rows, &b.ContentID)
+	return rows
+}
+
+// setIDs sets rows[i].ID from ids (entry i).
+func setIDs(t testing.TB, rows []row, ids *IDs) {
+	t.Helper()
+	for i := range rows {
+		r := &rows[i]
+		if ids.Valid[i] {
+			if ids.IsInt {
+				r.ID = ids.Int[i]
+			} else {
+				r.ID = string(ids.Data[ids.Offsets[i]:ids.Offsets[i+1]])
+			}
+		} else if !ids.IsInt && ids.Offsets[i] != ids.Offsets[i+1] {
+			t.Fatalf("row %d: null content_id with bytes", i)
+		}
+	}
+}
+
+// rowsNoID converts a batch to rows without their content ids, checking
+// the batch's shape.
+func rowsNoID(t testing.TB, b *Batch) []row {
+	t.Helper()
+	n := b.N
+	check := func(name string, l int) {
+		if l != n {
+			t.Fatalf("%s has length %d, batch N = %d", name, l, n)
+		}
+	}
 	check("Author", len(b.Author))
 	check("AuthorValid", len(b.AuthorValid))
 	check("Created", len(b.Created))
@@ -94,15 +126,6 @@ func batchRows(t testing.TB, b *Batch) []row {
 	rows := make([]row, n)
 	for i := range rows {
 		r := &rows[i]
-		if b.ContentID.Valid[i] {
-			if b.ContentID.IsInt {
-				r.ID = b.ContentID.Int[i]
-			} else {
-				r.ID = string(b.ContentID.Data[b.ContentID.Offsets[i]:b.ContentID.Offsets[i+1]])
-			}
-		} else if !b.ContentID.IsInt && b.ContentID.Offsets[i] != b.ContentID.Offsets[i+1] {
-			t.Fatalf("row %d: null content_id with bytes", i)
-		}
 		if b.AuthorValid[i] {
 			r.Author = ptr(b.Author[i])
 		}
@@ -114,6 +137,49 @@ func batchRows(t testing.TB, b *Batch) []row {
 		r.Visibility = str(&b.Visibility, i)
 	}
 	return rows
+}
+
+// streamRows reads every row group of f with OpenRowGroup and NextRows,
+// slice rows at a time, then ContentIDs for all of its rows, checking the
+// batches' headers.
+func streamRows(t testing.TB, f *File, slice int) ([]row, error) {
+	t.Helper()
+	var all []row
+	b := Batch{LazyContentID: true}
+	for rg := 0; rg < f.NumRowGroups(); rg++ {
+		if err := f.OpenRowGroup(rg, &b); err != nil {
+			return all, err
+		}
+		var rows []row
+		for {
+			n, err := f.NextRows(&b, slice)
+			if err != nil {
+				return all, err
+			}
+			if n == 0 {
+				break
+			}
+			if b.Start != len(rows) || b.N != n || n > slice || b.RowGroup != rg || b.FirstRow != f.firstRow[rg] {
+				t.Fatalf("row group %d: slice at %d of %d rows (max %d), batch says start %d rg %d first %d",
+					rg, len(rows), n, slice, b.Start, b.RowGroup, b.FirstRow)
+			}
+			rows = append(rows, rowsNoID(t, &b)...)
+		}
+		if int64(len(rows)) != f.RowGroupRows(rg) {
+			t.Fatalf("row group %d: slices hold %d rows, the footer says %d", rg, len(rows), f.RowGroupRows(rg))
+		}
+		want := make([]int32, len(rows))
+		for i := range want {
+			want[i] = int32(i)
+		}
+		var ids IDs
+		if err := f.ContentIDs(&b, want, &ids); err != nil {
+			return all, err
+		}
+		setIDs(t, rows, &ids)
+		all = append(all, rows...)
+	}
+	return all, nil
 }
 
 // countingReader counts ReadAt calls and bytes.
@@ -142,6 +208,10 @@ func readAll(t testing.TB, data []byte, cols Columns) ([]row, *File, error) {
 	var first int64
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.ReadRowGroup(i, &b); err != nil {
+			// Streamed, the file fails too.
+			if _, serr := streamRows(t, f, 3); serr == nil {
+				t.Fatalf("ReadRowGroup failed (%v), streaming did not", err)
+			}
 			return all, f, err
 		}
 		if b.RowGroup != i || b.FirstRow != first || int64(b.N) != f.RowGroupRows(i) || b.File != "mem://test.parquet" {
@@ -152,6 +222,14 @@ func readAll(t testing.TB, data []byte, cols Columns) ([]row, *File, error) {
 	}
 	if first != f.NumRows() {
 		t.Fatalf("row groups hold %d rows, NumRows says %d", first, f.NumRows())
+	}
+	// Streamed a slice at a time, the rows are the same.
+	for _, slice := range []int{3, 1000} {
+		got, err := streamRows(t, f, slice)
+		if err != nil {
+			t.Fatalf("streamed %d rows at a time: %v (ReadRowGroup read the file)", slice, err)
+		}
+		compareRows(t, got, all)
 	}
 	return all, f, nil
 }

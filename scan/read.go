@@ -38,6 +38,13 @@ type scratch struct {
 	idChunk  *parquet.FileColumnChunk
 	idPage   Batch // one page of content ids (ContentIDs)
 
+	// A row group read by OpenRowGroup/NextRows: each column's page
+	// reader and the values it has decoded so far.
+	streaming bool
+	pages     [numRoles]parquet.Pages
+	colRows   [numRoles]int
+	rows      [numRoles]heldRows
+
 	bufs   [][]byte            // one per coalesced range
 	plain  [numRoles]lazyChunk // compressed chunks, rewritten uncompressed (lazily)
 	mem    memReader
@@ -53,72 +60,199 @@ type scratch struct {
 // The six column chunks are fetched with one ReadAt per run of chunks less
 // than 1 MiB apart (up to four reads in parallel), then decoded from memory.
 // Each column must yield exactly the row group's row count.
+//
+// OpenRowGroup and NextRows decode the same row group a slice of rows at a
+// time, in less memory.
 func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 	cur := -1 // role being decoded, for errors out of panics
-	defer func() {
-		if p := recover(); p != nil {
-			col := ""
-			if cur >= 0 {
-				col = f.cols[cur].name
-			}
-			err = &Error{File: f.name, Column: col, RowGroup: i, Row: -1,
-				Err: fmt.Errorf("malformed data: the decoder failed (%v)", p)}
+	defer f.recoverDecode(i, b, &cur, &err)
+	chunks, err := f.begin(i, b)
+	if err != nil {
+		return err
+	}
+	sc := b.sc
+	lazy := b.LazyContentID
+	idRows := b.rgRows
+	if lazy {
+		idRows = 0
+	}
+	b.reset(b.rgRows, idRows, f.intIDs())
+	b.N = b.rgRows
+	for role := range f.cols {
+		cur = role
+		if role == roleContentID && lazy {
+			continue
 		}
-		if err != nil {
-			b.N = 0
-			if b.sc != nil {
-				b.sc.held, b.sc.lazyHeld = false, false
+		if f.cols[role].absent {
+			b.fillNulls(role, b.N)
+			continue
+		}
+		if err := f.decodeColumn(role, i, chunks[role], b); err != nil {
+			return err
+		}
+	}
+	sc.held, sc.lazyHeld = !lazy, lazy
+	return nil
+}
+
+// OpenRowGroup starts decoding row group i into b a slice of rows at a
+// time: each NextRows call then fills b with the next rows. b must have
+// LazyContentID set; once NextRows has returned 0, ContentIDs gives the
+// content ids of the rows wanted (indexes in the row group, b.Start + the
+// row's index in its slice).
+//
+// The chunks are fetched and checked as by ReadRowGroup, but only a slice
+// of rows plus the rest of one page per column is decoded at a time. Errors
+// are as ReadRowGroup's.
+func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
+	if !b.LazyContentID {
+		return &Error{File: f.name, RowGroup: i, Row: -1, Err: errors.New("internal error: OpenRowGroup needs LazyContentID")}
+	}
+	defer f.recoverDecode(i, b, new(int), &err)
+	chunks, err := f.begin(i, b)
+	if err != nil {
+		return err
+	}
+	sc := b.sc
+	b.reset(0, 0, f.intIDs())
+	for role := range f.cols {
+		sc.pages[role] = nil
+		sc.colRows[role] = 0
+		h := &sc.rows[role] // buffers kept from row group to row group
+		*h = heldRows{i64: h.i64[:0], valid: h.valid[:0], codes: h.codes[:0]}
+		if role == roleContentID || f.cols[role].absent {
+			continue
+		}
+		sc.st[role].reset()
+		sc.pages[role] = chunks[role].PagesFrom(&sc.mem)
+	}
+	sc.streaming = true
+	return nil
+}
+
+// NextRows decodes the next rows of the row group opened by OpenRowGroup,
+// at most max (> 0), into b, replacing the rows it held, and returns how
+// many: b.N, the first of them being row b.Start of the row group. It
+// returns 0 once every row has been read and every column checked to hold
+// no more values than the row group's rows. The dictionaries of b's string
+// columns only grow from one call to the next within a row group: a code
+// keeps its meaning. On error it returns 0 and b is as after a failed
+// ReadRowGroup.
+func (f *File) NextRows(b *Batch, max int) (n int, err error) {
+	sc := b.sc
+	if sc == nil || !sc.streaming {
+		return 0, &Error{File: b.File, RowGroup: b.RowGroup, Row: -1, Err: errors.New("internal error: NextRows without OpenRowGroup")}
+	}
+	cur := -1
+	defer f.recoverDecode(b.RowGroup, b, &cur, &err)
+	rg := b.RowGroup
+	// Back to the whole buffers: the rows consumed are skipped, and
+	// dropped once no more rows are left after them than before (so that
+	// a long page is not moved down slice after slice).
+	for role := range f.cols {
+		if role == roleContentID {
+			continue
+		}
+		b.restore(role, &sc.rows[role])
+		h := &sc.rows[role]
+		h.skip += b.N
+		if left := b.held(role) - h.skip; h.skip > 0 && left <= h.skip {
+			b.dropRows(role, h.skip)
+			h.skip = 0
+		}
+	}
+	b.Start += b.N
+	b.N = 0
+	want := min(max, b.rgRows-b.Start)
+	for role := range f.cols {
+		cur = role
+		if role == roleContentID {
+			continue
+		}
+		if f.cols[role].absent {
+			b.fillNulls(role, want)
+			continue
+		}
+		st := &sc.st[role]
+		for b.held(role)-sc.rows[role].skip < want || want == 0 {
+			p, err := sc.pages[role].ReadPage()
+			if errors.Is(err, io.EOF) {
+				if want == 0 {
+					break
+				}
+				return 0, f.errf(role, rg, -1, "the column holds %d values but the row group has %d rows", sc.colRows[role], b.rgRows)
+			}
+			if err != nil {
+				return 0, f.wrap(role, rg, b.FirstRow+int64(sc.colRows[role]), fmt.Errorf("reading the page that starts at this row: %w", err))
+			}
+			got, bad, err := f.decodePage(role, p, b, st)
+			parquet.Release(p)
+			if err != nil {
+				row := int64(-1)
+				if bad >= 0 {
+					row = b.FirstRow + int64(sc.colRows[role]+bad)
+				}
+				return 0, f.wrap(role, rg, row, err)
+			}
+			if sc.colRows[role] += got; sc.colRows[role] > b.rgRows {
+				return 0, f.errf(role, rg, -1, "the column holds more values than the row group's %d rows", b.rgRows)
 			}
 		}
-	}()
+	}
+	if want == 0 {
+		for role := range sc.pages {
+			if sc.pages[role] != nil {
+				sc.pages[role].Close()
+				sc.pages[role] = nil
+			}
+		}
+		sc.streaming, sc.lazyHeld = false, true
+		return 0, nil
+	}
+	// The batch sees its rows only.
+	for role := range f.cols {
+		if role != roleContentID {
+			b.keep(role, &sc.rows[role], want)
+		}
+	}
+	b.N = want
+	return want, nil
+}
+
+// begin checks row group i, fetches and checks its chunks, and sets b's
+// header. It returns the audit columns' chunks by role (nil when absent
+// or, with LazyContentID, content_id's, which is kept in sc.idChunk).
+func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error) {
+	var out [numRoles]*parquet.FileColumnChunk
 	if i < 0 || i >= len(f.meta.RowGroups) {
-		return &Error{File: f.name, RowGroup: i, Row: -1,
+		return out, &Error{File: f.name, RowGroup: i, Row: -1,
 			Err: fmt.Errorf("no such row group: the file has %d", len(f.meta.RowGroups))}
 	}
 	if b.sc == nil {
 		b.sc = new(scratch)
 	}
 	sc := b.sc
-	sc.held, sc.lazyHeld, sc.idChunk = false, false, nil
+	f.closePages(sc)
+	sc.held, sc.lazyHeld, sc.streaming, sc.idChunk = false, false, false, nil
+	sc.owner, sc.ownerRG = f, i
 	n := int(f.meta.RowGroups[i].NumRows)
-	b.File, b.RowGroup, b.FirstRow, b.N = f.name, i, f.firstRow[i], n
+	b.File, b.RowGroup, b.FirstRow, b.N, b.Start, b.rgRows = f.name, i, f.firstRow[i], 0, 0, n
 
 	if err := f.fetch(i, sc); err != nil {
-		return err
+		return out, err
 	}
 	// Page headers are checked before anything is sized by the row count.
 	if err := f.prepare(i, sc); err != nil {
-		return err
+		return out, err
 	}
-	lazy := b.LazyContentID
-	idRows := n
-	if lazy {
-		idRows = 0
-	}
-	b.reset(n, idRows, !f.cols[roleContentID].absent && f.cols[roleContentID].kind != kIDString)
 	chunks := f.pf.RowGroups()[i].ColumnChunks()
 	var plainChunks []parquet.ColumnChunk
 	if f.plain != nil {
 		plainChunks = f.plain.RowGroups()[i].ColumnChunks()
 	}
 	for role := range f.cols {
-		cur = role
 		c := &f.cols[role]
-		if role == roleContentID && lazy {
-			if !c.absent {
-				cc, ok := chunks[c.leaf].(*parquet.FileColumnChunk)
-				if c.rewrite {
-					cc, ok = plainChunks[c.leaf].(*parquet.FileColumnChunk)
-				}
-				if !ok {
-					return f.errf(role, i, -1, "internal error: unexpected column chunk type")
-				}
-				sc.idChunk = cc
-			}
-			continue
-		}
 		if c.absent {
-			b.fillNulls(role, n)
 			continue
 		}
 		chunk := chunks[c.leaf]
@@ -127,14 +261,50 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 		}
 		cc, ok := chunk.(*parquet.FileColumnChunk)
 		if !ok {
-			return f.errf(role, i, -1, "internal error: unexpected column chunk type %T", chunk)
+			return out, f.errf(role, i, -1, "internal error: unexpected column chunk type %T", chunk)
 		}
-		if err := f.decodeColumn(role, i, cc, b); err != nil {
-			return err
+		if role == roleContentID && b.LazyContentID {
+			sc.idChunk = cc
+			continue
+		}
+		out[role] = cc
+	}
+	return out, nil
+}
+
+// recoverDecode turns a panic of the decoder into an *Error naming the
+// column being decoded (*cur, a role, or -1), and on error leaves b empty.
+func (f *File) recoverDecode(rg int, b *Batch, cur *int, err *error) {
+	if p := recover(); p != nil {
+		col := ""
+		if *cur >= 0 {
+			col = f.cols[*cur].name
+		}
+		*err = &Error{File: f.name, Column: col, RowGroup: rg, Row: -1,
+			Err: fmt.Errorf("malformed data: the decoder failed (%v)", p)}
+	}
+	if *err != nil {
+		b.N = 0
+		if b.sc != nil {
+			f.closePages(b.sc)
+			b.sc.held, b.sc.lazyHeld, b.sc.streaming = false, false, false
 		}
 	}
-	sc.held, sc.lazyHeld, sc.owner, sc.ownerRG = !lazy, lazy, f, i
-	return nil
+}
+
+// closePages closes the page readers of a streamed row group.
+func (f *File) closePages(sc *scratch) {
+	for role := range sc.pages {
+		if sc.pages[role] != nil {
+			sc.pages[role].Close()
+			sc.pages[role] = nil
+		}
+	}
+}
+
+// intIDs reports whether content ids are read as integers.
+func (f *File) intIDs() bool {
+	return !f.cols[roleContentID].absent && f.cols[roleContentID].kind != kIDString
 }
 
 // ContentIDs decodes the content_id column of the row group b holds, read
@@ -199,8 +369,8 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 			}
 			return f.wrap(roleContentID, rg, row, err)
 		}
-		if base+n > b.N {
-			return f.errf(roleContentID, rg, -1, "the column holds more values than the row group's %d rows", b.N)
+		if base+n > b.rgRows {
+			return f.errf(roleContentID, rg, -1, "the column holds more values than the row group's %d rows", b.rgRows)
 		}
 		id := &pb.ContentID
 		for ; k < len(rows) && int(rows[k]) < base+n; k++ {
@@ -221,11 +391,11 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 		}
 		base += n
 	}
-	if base != b.N {
-		return f.errf(roleContentID, rg, -1, "the column holds %d values but the row group has %d rows", base, b.N)
+	if base != b.rgRows {
+		return f.errf(roleContentID, rg, -1, "the column holds %d values but the row group has %d rows", base, b.rgRows)
 	}
 	if k != len(rows) {
-		return f.errf(roleContentID, rg, -1, "internal error: row %d asked for, the row group has %d", rows[k], b.N)
+		return f.errf(roleContentID, rg, -1, "internal error: row %d asked for, the row group has %d", rows[k], b.rgRows)
 	}
 	return nil
 }
@@ -267,6 +437,84 @@ func (b *Batch) reset(n, idRows int, intIDs bool) {
 		s.Codes = slices.Grow(s.Codes[:0], n)
 		clear(s.Dict) // let the old strings go
 		s.Dict = s.Dict[:0]
+	}
+}
+
+// strings returns the Strings of a string role.
+func (b *Batch) strings(role int) *Strings {
+	switch role {
+	case rolePlatform:
+		return &b.Platform
+	case roleContentType:
+		return &b.ContentType
+	}
+	return &b.Visibility
+}
+
+// held returns how many rows of role's column b holds (NextRows: the
+// batch's rows and those decoded past them).
+func (b *Batch) held(role int) int {
+	switch role {
+	case roleAuthorID:
+		return len(b.Author)
+	case roleCreatedAt:
+		return len(b.Created)
+	case rolePlatform, roleContentType, roleVisibility:
+		return len(b.strings(role).Codes)
+	}
+	return len(b.ContentID.Valid)
+}
+
+// heldRows is one column's decoded rows while a row group is streamed:
+// the batch's rows are i64[skip:skip+N] (and so on), those before them
+// are consumed, those after them decoded ahead.
+type heldRows struct {
+	skip  int
+	i64   []int64
+	valid []bool
+	codes []int32
+}
+
+// restore points role's slices in b at the whole buffers of h.
+func (b *Batch) restore(role int, h *heldRows) {
+	switch role {
+	case roleAuthorID:
+		b.Author, b.AuthorValid = h.i64, h.valid
+	case roleCreatedAt:
+		b.Created, b.CreatedValid = h.i64, h.valid
+	case rolePlatform, roleContentType, roleVisibility:
+		b.strings(role).Codes = h.codes
+	}
+}
+
+// keep saves role's whole buffers in h and points b's slices at the n
+// rows after the skipped ones.
+func (b *Batch) keep(role int, h *heldRows, n int) {
+	k := h.skip
+	switch role {
+	case roleAuthorID:
+		h.i64, h.valid = b.Author, b.AuthorValid
+		b.Author, b.AuthorValid = h.i64[k:k+n:k+n], h.valid[k:k+n:k+n]
+	case roleCreatedAt:
+		h.i64, h.valid = b.Created, b.CreatedValid
+		b.Created, b.CreatedValid = h.i64[k:k+n:k+n], h.valid[k:k+n:k+n]
+	case rolePlatform, roleContentType, roleVisibility:
+		s := b.strings(role)
+		h.codes = s.Codes
+		s.Codes = h.codes[k : k+n : k+n]
+	}
+}
+
+// dropRows removes the first n rows of role's column (not content_id).
+func (b *Batch) dropRows(role, n int) {
+	switch role {
+	case roleAuthorID:
+		b.Author, b.AuthorValid = b.Author[:copy(b.Author, b.Author[n:])], b.AuthorValid[:copy(b.AuthorValid, b.AuthorValid[n:])]
+	case roleCreatedAt:
+		b.Created, b.CreatedValid = b.Created[:copy(b.Created, b.Created[n:])], b.CreatedValid[:copy(b.CreatedValid, b.CreatedValid[n:])]
+	case rolePlatform, roleContentType, roleVisibility:
+		s := b.strings(role)
+		s.Codes = s.Codes[:copy(s.Codes, s.Codes[n:])]
 	}
 }
 

@@ -85,14 +85,18 @@ type IDs struct {
 	Valid   []bool
 }
 
-// Batch is one row group's audit columns, decoded. Slices have length N.
+// Batch is one row group's audit columns, decoded (ReadRowGroup), or a
+// slice of its rows (NextRows). Slices have length N.
 // A Batch is reused from one row group to the next: copy what you keep.
 // A Batch must not be passed to two ReadRowGroup calls at the same time.
 type Batch struct {
 	File     string // the file's URI
 	RowGroup int
-	FirstRow int64 // row_in_file of the batch's row 0
-	N        int
+	FirstRow int64 // row_in_file of the row group's row 0
+	// Start is the row group's row the batch's row 0 is: 0 after
+	// ReadRowGroup, which reads whole row groups; NextRows moves it on.
+	Start int
+	N     int
 
 	ContentID IDs
 	// LazyContentID, set by the caller before ReadRowGroup, leaves
@@ -120,6 +124,8 @@ type Batch struct {
 	// group allocates almost nothing. It is unexported and its zero value
 	// (nil) is ready to use; added to the original type for that reason.
 	sc *scratch
+
+	rgRows int // rows in the row group
 }
 
 // Error is the type of every error scan returns. It names the file, and the

@@ -39,9 +39,20 @@ func readRole(t *testing.T, data []byte, name string, role int, col string) ([]a
 	var b Batch
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.ReadRowGroup(i, &b); err != nil {
+			if _, serr := streamRows(t, f, 3); serr == nil {
+				t.Fatalf("ReadRowGroup failed (%v), streaming did not", err)
+			}
 			return nil, err
 		}
 		rows = append(rows, batchRows(t, &b)...)
+	}
+	// Streamed a slice at a time, the rows are the same.
+	for _, slice := range []int{3, 1000} {
+		got, err := streamRows(t, f, slice)
+		if err != nil {
+			t.Fatalf("streamed %d rows at a time: %v (ReadRowGroup read the file)", slice, err)
+		}
+		compareRows(t, got, rows)
 	}
 	return roleValues(rows, role), nil
 }
