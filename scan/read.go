@@ -44,6 +44,8 @@ type scratch struct {
 	pages     [numRoles]parquet.Pages
 	colRows   [numRoles]int
 	rows      [numRoles]heldRows
+	useDict   [numRoles]bool // decoded by dict, not pages
+	dict      [numRoles]dictCursor
 
 	bufs   [][]byte            // one per coalesced range
 	plain  [numRoles]lazyChunk // compressed chunks, rewritten uncompressed (lazily)
@@ -124,10 +126,27 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 			continue
 		}
 		sc.st[role].reset()
+		sc.useDict[role] = f.cols[role].kind == kString && f.dictCursorFor(role, i, &sc.plain[role])
+		if sc.useDict[role] {
+			sc.dict[role].reset(f, role, i, &sc.plain[role])
+			continue
+		}
 		sc.pages[role] = chunks[role].PagesFrom(&sc.mem)
 	}
 	sc.streaming = true
 	return nil
+}
+
+// dictCursorFor reports whether row group rg's chunk of role, walked into
+// z, is decoded by a dictCursor rather than by parquet-go.
+func (f *File) dictCursorFor(role, rg int, z *lazyChunk) bool {
+	c := &f.cols[role]
+	for r := range f.cols {
+		if r != role && !f.cols[r].absent && f.cols[r].leaf == c.leaf {
+			return false // walked once, for the first role (see prepare)
+		}
+	}
+	return f.meta.RowGroups[rg].Columns[c.leaf].MetaData.Type == format.ByteArray && dictEligible(z)
 }
 
 // NextRows decodes the next rows of the row group opened by OpenRowGroup,
@@ -174,6 +193,22 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 			continue
 		}
 		st := &sc.st[role]
+		if sc.useDict[role] {
+			d := &sc.dict[role]
+			if want == 0 {
+				if err := d.finish(b.strings(role), st, b.FirstRow); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			if need := want - (b.held(role) - sc.rows[role].skip); need > 0 {
+				if err := d.appendCodes(b.strings(role), st, b.FirstRow, need); err != nil {
+					return 0, err
+				}
+				sc.colRows[role] += need
+			}
+			continue
+		}
 		for b.held(role)-sc.rows[role].skip < want || want == 0 {
 			p, err := sc.pages[role].ReadPage()
 			if errors.Is(err, io.EOF) {
@@ -773,6 +808,8 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		}
 		off += hl + int(h.CompressedPageSize)
 		if !rewrite {
+			// Pages as they are, for dictCursor.
+			out.addRaw(h, body, page, off-hl-len(body))
 			continue
 		}
 
@@ -795,6 +832,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 			return bad("re-encoding the header: %v", err)
 		}
 		out.add(hdr, body, size, levels, compressed, page, off-hl-len(body))
+		out.pages[len(out.pages)-1].hdr = h
 	}
 	if values != rows {
 		return f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", values, rows)
@@ -821,8 +859,9 @@ type lazyChunk struct {
 }
 
 type lazyPage struct {
-	off        int64 // of its header in the virtual chunk
-	hdrEnd     int   // end of its header in hdrs (start: the previous page's)
+	hdr        format.PageHeader // CompressedPageSize and CRC as rewritten
+	off        int64             // of its header in the virtual chunk
+	hdrEnd     int               // end of its header in hdrs (start: the previous page's)
 	body       []byte
 	size       int // payload size uncompressed
 	levels     int // v2: bytes of levels before the compressed values
@@ -843,6 +882,12 @@ func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, ind
 	z.pages = append(z.pages, lazyPage{off: z.size, hdrEnd: len(z.hdrs), body: body, size: size,
 		levels: levels, compressed: compressed, index: index, fileOff: fileOff})
 	z.size += int64(len(hdr)) + int64(size)
+}
+
+// addRaw records a page of a chunk that is not rewritten: parquet-go reads
+// the chunk itself, and only dictCursor reads these.
+func (z *lazyChunk) addRaw(h format.PageHeader, body []byte, index, fileOff int) {
+	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff})
 }
 
 // page returns the index of the page holding virtual offset rel (< size).

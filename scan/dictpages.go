@@ -1,0 +1,379 @@
+package scan
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"slices"
+
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// dictCursor decodes a dictionary-encoded string column chunk a few rows
+// at a time, for NextRows: parquet-go decodes a page's dictionary indexes
+// all at once, and some writers (Arrow's among them) put a whole row
+// group's indexes for a low-cardinality column in one page of a million.
+// The cursor reads the indexes and definition levels straight from the
+// page's bytes, as RLE/bit-packed runs, into the batch's codes.
+//
+// It is used only for chunks whose every page is a dictionary page or a
+// data page (v1 with RLE levels, or v2) of dictionary indexes (see
+// dictEligible); others go through parquet-go.
+type dictCursor struct {
+	f        *File
+	role, rg int
+	chunk    *lazyChunk
+	optional bool
+
+	next int // next page of chunk
+	rows int // rows decoded, for errors
+
+	// The current data page: rows left, its definition levels and
+	// indexes.
+	left int
+	defs rleReader
+	idx  rleReader
+
+	remap []int32 // dictionary index -> code in the batch's Dict
+	seen  bool    // a dictionary page was read
+	buf   []uint32
+}
+
+// dictEligible reports whether the cursor can decode a column chunk: its
+// pages (walkChunk) are a dictionary page and data pages of dictionary
+// indexes with RLE definition levels (or v2 pages).
+func dictEligible(z *lazyChunk) bool {
+	if len(z.pages) == 0 {
+		return false
+	}
+	for k := range z.pages {
+		h := &z.pages[k].hdr
+		switch h.Type {
+		case format.DictionaryPage:
+			if k != 0 {
+				return false
+			}
+		case format.DataPage:
+			v := &h.DataPageHeader.V
+			if !isDictEncoding(v.Encoding) || v.DefinitionLevelEncoding != format.RLE {
+				return false
+			}
+		case format.DataPageV2:
+			if !isDictEncoding(h.DataPageHeaderV2.V.Encoding) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isDictEncoding(e format.Encoding) bool {
+	return e == format.RLEDictionary || e == format.PlainDictionary
+}
+
+func (c *dictCursor) reset(f *File, role, rg int, z *lazyChunk) {
+	*c = dictCursor{f: f, role: role, rg: rg, chunk: z, optional: f.cols[role].optional,
+		remap: c.remap[:0], buf: c.buf[:0]}
+}
+
+// errf returns an error naming the page being decoded.
+func (c *dictCursor) errf(row int64, format string, args ...any) error {
+	pg := &c.chunk.pages[c.next-1]
+	return c.f.errf(c.role, c.rg, row, "page %d (offset %d in the column chunk): %s", pg.index, pg.fileOff, fmt.Sprintf(format, args...))
+}
+
+// payload returns page k's uncompressed bytes, checking its CRC when the
+// chunk was not rewritten (walkChunk checked those it rewrote).
+func (c *dictCursor) payload(k int) ([]byte, error) {
+	pg := &c.chunk.pages[k]
+	if !c.f.cols[c.role].rewrite && pg.hdr.CRC != 0 {
+		if got := crc32.ChecksumIEEE(pg.body); got != uint32(pg.hdr.CRC) {
+			return nil, fmt.Errorf("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(pg.hdr.CRC), got)
+		}
+	}
+	return c.chunk.payload(k)
+}
+
+// appendCodes appends the next n rows' codes (-1 for null) to s.Codes.
+func (c *dictCursor) appendCodes(s *Strings, st *colState, firstRow int64, n int) error {
+	for n > 0 {
+		if c.left == 0 {
+			if err := c.nextPage(s, st, firstRow); err != nil {
+				return err
+			}
+			continue
+		}
+		k := min(n, c.left)
+		if err := c.decode(s, firstRow, k); err != nil {
+			return err
+		}
+		c.left -= k
+		c.rows += k
+		n -= k
+	}
+	return nil
+}
+
+// finish checks that every page was read.
+func (c *dictCursor) finish(s *Strings, st *colState, firstRow int64) error {
+	for c.left == 0 && c.next < len(c.chunk.pages) {
+		if err := c.nextPage(s, st, firstRow); err != nil {
+			return err
+		}
+	}
+	if c.left != 0 || c.next < len(c.chunk.pages) {
+		return c.f.errf(c.role, c.rg, -1, "the column holds more values than the row group's %d rows", c.rows)
+	}
+	return nil
+}
+
+// nextPage reads the dictionary page, or sets up the next data page.
+func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
+	if c.next >= len(c.chunk.pages) {
+		return c.f.errf(c.role, c.rg, -1, "the column holds %d values, fewer than the row group's rows", c.rows)
+	}
+	k := c.next
+	c.next++
+	pg := &c.chunk.pages[k]
+	data, err := c.payload(k)
+	if err != nil {
+		return c.errf(-1, "%v", err)
+	}
+	h := &pg.hdr
+	if h.Type == format.DictionaryPage {
+		return c.readDictionary(data, int(h.DictionaryPageHeader.V.NumValues), s, st)
+	}
+	if !c.seen {
+		return c.errf(-1, "dictionary-encoded page without a dictionary page")
+	}
+	var defs, vals []byte
+	var nv int
+	if h.Type == format.DataPage {
+		nv = int(h.DataPageHeader.V.NumValues)
+		vals = data
+		if c.optional {
+			if len(data) < 4 {
+				return c.errf(-1, "definition levels cut short")
+			}
+			l := binary.LittleEndian.Uint32(data)
+			if uint64(l) > uint64(len(data)-4) {
+				return c.errf(-1, "definition levels claim %d bytes, the page has %d", l, len(data)-4)
+			}
+			defs, vals = data[4:4+l], data[4+l:]
+		}
+	} else {
+		v := &h.DataPageHeaderV2.V
+		nv = int(v.NumValues)
+		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
+		if r != 0 {
+			return c.errf(-1, "repetition levels in a flat column")
+		}
+		// walkChunk checked that the levels fit in the page.
+		defs, vals = data[:d], data[d:]
+		if !c.optional && d != 0 {
+			return c.errf(-1, "definition levels in a required column")
+		}
+	}
+	if c.optional {
+		c.defs = rleReader{data: defs, width: 1}
+	}
+	if len(vals) == 0 {
+		if nv > 0 && !c.optional {
+			return c.errf(-1, "no dictionary indexes for %d values", nv)
+		}
+		c.idx = rleReader{} // every value null, or none: checked as read
+	} else {
+		w := int(vals[0])
+		if w > 32 {
+			return c.errf(-1, "dictionary indexes of %d bits", w)
+		}
+		c.idx = rleReader{data: vals[1:], width: w}
+	}
+	c.left = nv
+	return nil
+}
+
+// readDictionary interns a PLAIN BYTE_ARRAY dictionary page.
+func (c *dictCursor) readDictionary(data []byte, n int, s *Strings, st *colState) error {
+	if c.seen {
+		return c.errf(-1, "a second dictionary page")
+	}
+	c.seen = true
+	c.remap = c.remap[:0]
+	for i := range n {
+		if len(data) < 4 {
+			return c.errf(-1, "dictionary value %d of %d cut short", i, n)
+		}
+		l := binary.LittleEndian.Uint32(data)
+		if uint64(l) > uint64(len(data)-4) {
+			return c.errf(-1, "dictionary value %d claims %d bytes, %d left", i, l, len(data)-4)
+		}
+		c.remap = append(c.remap, st.intern(s, data[4:4+l]))
+		data = data[4+l:]
+	}
+	return nil
+}
+
+// decode appends k rows of the current page's codes to s.Codes.
+func (c *dictCursor) decode(s *Strings, firstRow int64, k int) error {
+	base := len(s.Codes)
+	s.Codes = slices.Grow(s.Codes, k)[:base+k]
+	out := s.Codes[base:]
+	if cap(c.buf) < k {
+		c.buf = make([]uint32, k)
+	}
+	buf := c.buf[:k]
+	nonNull := k
+	if c.optional {
+		if err := c.defs.read(buf); err != nil {
+			return c.errf(firstRow+int64(c.rows), "definition levels: %v", err)
+		}
+		nonNull = 0
+		for i, d := range buf {
+			if d > 1 {
+				return c.errf(firstRow+int64(c.rows+i), "definition level %d (at most 1)", d)
+			}
+			out[i] = int32(d) - 1 // -1: null; 0: a value, decoded below
+			nonNull += int(d)
+		}
+	}
+	vals := buf[:nonNull]
+	if err := c.idx.read(vals); err != nil {
+		return c.errf(firstRow+int64(c.rows), "dictionary indexes: %v", err)
+	}
+	remap := c.remap
+	j := 0
+	for i := range out {
+		if c.optional && out[i] < 0 {
+			continue
+		}
+		v := vals[j]
+		j++
+		if v >= uint32(len(remap)) {
+			return c.errf(firstRow+int64(c.rows+i), "dictionary index %d out of range (the dictionary has %d values)", v, len(remap))
+		}
+		out[i] = remap[v]
+	}
+	return nil
+}
+
+// rleReader reads values of width bits from Parquet's RLE/bit-packed
+// hybrid encoding, a few at a time.
+type rleReader struct {
+	data  []byte
+	width int
+
+	rle    int    // values left in the current RLE run
+	value  uint32 // its value
+	packed int    // values left in the current bit-packed run
+	bit    int    // bit offset of the next packed value in data
+}
+
+var errRLEShort = errors.New("runs end before the page's values do")
+
+// read fills out with the next len(out) values.
+func (r *rleReader) read(out []uint32) error {
+	for len(out) > 0 {
+		switch {
+		case r.rle > 0:
+			n := min(r.rle, len(out))
+			for i := range out[:n] {
+				out[i] = r.value
+			}
+			r.rle -= n
+			out = out[n:]
+		case r.packed > 0:
+			n := min(r.packed, len(out))
+			r.unpack(out[:n])
+			r.packed -= n
+			out = out[n:]
+			if r.packed == 0 {
+				// The run is whole groups of 8: skip to its end.
+				r.data = r.data[(r.bit+7)/8:]
+				r.bit = 0
+			}
+		default:
+			if err := r.nextRun(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nextRun reads a run header.
+func (r *rleReader) nextRun() error {
+	h, n := binary.Uvarint(r.data)
+	if n <= 0 {
+		return errRLEShort
+	}
+	r.data = r.data[n:]
+	if h&1 == 0 {
+		count := h >> 1
+		nb := (r.width + 7) / 8
+		if count == 0 || count > 1<<31 || len(r.data) < nb {
+			if count == 0 {
+				return errors.New("empty RLE run")
+			}
+			return errRLEShort
+		}
+		var v uint32
+		for i := range nb {
+			v |= uint32(r.data[i]) << (8 * i)
+		}
+		if r.width < 32 && v>>r.width != 0 {
+			return fmt.Errorf("RLE value %d wider than %d bits", v, r.width)
+		}
+		r.data = r.data[nb:]
+		r.rle, r.value = int(count), v
+		return nil
+	}
+	groups := h >> 1
+	if groups == 0 || groups > 1<<28 {
+		return errors.New("empty or oversized bit-packed run")
+	}
+	// A final run may be cut short of its last group's bytes in files of
+	// some writers; keep the values the bytes hold.
+	have := uint64(len(r.data)) * 8
+	want := groups * 8 * uint64(r.width)
+	values := groups * 8
+	if want > have {
+		if r.width == 0 {
+			return errRLEShort
+		}
+		values = have / uint64(r.width)
+		if values == 0 {
+			return errRLEShort
+		}
+	}
+	r.packed, r.bit = int(values), 0
+	if r.width == 0 {
+		r.rle, r.value, r.packed = int(values), 0, 0
+	}
+	return nil
+}
+
+// unpack reads len(out) bit-packed values (LSB first) at r.bit.
+func (r *rleReader) unpack(out []uint32) {
+	w := uint(r.width)
+	mask := uint64(1)<<w - 1
+	data, bit := r.data, r.bit
+	for i := range out {
+		byteOff := bit >> 3
+		shift := uint(bit & 7)
+		var word uint64
+		if byteOff+8 <= len(data) {
+			word = binary.LittleEndian.Uint64(data[byteOff:])
+		} else {
+			var tmp [8]byte
+			copy(tmp[:], data[byteOff:])
+			word = binary.LittleEndian.Uint64(tmp[:])
+		}
+		out[i] = uint32(word >> shift & mask)
+		bit += int(w)
+	}
+	r.bit = bit // (w <= 32: shift+w <= 39 bits fit in the word)
+}
