@@ -88,6 +88,7 @@ type Writer struct {
 	maxRows, rgRows int
 	props           *parquet.WriterProperties
 	awctx           context.Context // pqarrow write context (reusable buffers)
+	mem             *poolAllocator  // every Arrow buffer of the writer
 
 	root *pqschema.GroupNode
 	bld  builders
@@ -330,11 +331,13 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 		// must read. These columns carry no statistics instead.
 		opts = append(opts, parquet.WithStatsFor(c, false))
 	}
+	w.mem = new(poolAllocator)
+	opts = append(opts, parquet.WithAllocator(w.mem))
 	w.props = parquet.NewWriterProperties(opts...)
-	arrowProps := pqarrow.DefaultWriterProps()
+	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem))
 	w.awctx = pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
 
-	w.bld = newBuilders(memory.DefaultAllocator)
+	w.bld = newBuilders(w.mem)
 	return w
 }
 
@@ -460,7 +463,7 @@ func (w *Writer) flushRowGroup() (err error) {
 		if err != nil {
 			return fmt.Errorf("write findings %s: column %s: %w", w.uri(key), arrowSchema.Field(i).Name, err)
 		}
-		arr := w.bld.array(i, memory.DefaultAllocator)
+		arr := w.bld.array(i, w.mem)
 		err = w.writeColumn(cw, i, arr)
 		arr.Release()
 		if err != nil {

@@ -467,10 +467,20 @@ type hits struct {
 	ctNorm                    []string // ctDict, normalised
 }
 
-var hitsPool = sync.Pool{New: func() any { return new(hits) }}
+// hitsFree holds hits values for reuse. It is a bounded free list, not a
+// sync.Pool: a pool is emptied by every garbage collection, and the audit
+// collects often (GOGC=10), so its slices were reallocated, and collected
+// again, row group after row group. A scan has at most 2*workers+workers
+// hits in use at a time.
+var hitsFree = make(chan *hits, 8)
 
 func getHits() *hits {
-	h := hitsPool.Get().(*hits)
+	var h *hits
+	select {
+	case h = <-hitsFree:
+	default:
+		h = new(hits)
+	}
 	h.row, h.set = h.row[:0], h.set[:0]
 	h.author, h.authorValid = h.author[:0], h.authorValid[:0]
 	h.created, h.createdValid = h.created[:0], h.createdValid[:0]
@@ -486,7 +496,10 @@ func putHits(h *hits) {
 	clear(h.visDict)
 	clear(h.ctNorm)
 	h.platDict, h.ctDict, h.visDict, h.ctNorm = h.platDict[:0], h.ctDict[:0], h.visDict[:0], h.ctNorm[:0]
-	hitsPool.Put(h)
+	select {
+	case hitsFree <- h:
+	default: // enough kept
+	}
 }
 
 // add copies row i of b, flagged with set, into h.
