@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,11 +20,27 @@ import (
 const (
 	fakeAuditEnv = "CORPUS_BENCH_TEST_FAKE_AUDIT" // "same" or "drop"
 	hogEnv       = "CORPUS_BENCH_TEST_HOG_MIB"
+	bigParentEnv = "CORPUS_BENCH_TEST_BIG_PARENT"
 )
 
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == duckdbSubcommand {
 		os.Exit(duckdbChild(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == compareSubcommand {
+		os.Exit(compareChild(os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if os.Getenv(bigParentEnv) != "" {
+		// A bench grown to 300 MiB measures a child touching 16 MiB.
+		big := make([]byte, 300<<20)
+		for i := 0; i < len(big); i += 4096 {
+			big[i] = 1
+		}
+		os.Unsetenv(bigParentEnv)
+		os.Setenv(hogEnv, "16")
+		r, _, err := measure(context.Background(), "hog", os.Args[0], nil, os.DevNull)
+		fmt.Printf("%d %d %t %v %d\n", r.MaxRSSKiB, r.BenchRSSKiB, r.RSSIsBench, err, big[len(big)-4096])
+		os.Exit(0)
 	}
 	if mode := os.Getenv(fakeAuditEnv); mode != "" {
 		os.Exit(fakeAudit(mode, os.Args[1:]))
@@ -229,6 +246,26 @@ func TestMeasure(t *testing.T) {
 	}
 	if _, _, err := measure(context.Background(), "missing", filepath.Join(t.TempDir(), "no-such-binary"), nil, filepath.Join(t.TempDir(), "log")); err == nil {
 		t.Fatal("a missing binary gave no error")
+	}
+}
+
+// TestMeasureBigBench: Linux counts the bench's own peak RSS in a child's
+// (the child is forked on the bench's memory), so a bench grown large
+// reports its own size for every tool; measure flags such a figure.
+func TestMeasureBigBench(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), bigParentEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child, bench int64
+	var flagged bool
+	if _, err := fmt.Sscan(string(out), &child, &bench, &flagged); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if bench < 300<<10 || child < 300<<10 || !flagged {
+		t.Fatalf("a 16 MiB child measured from a 300 MiB bench: child %d KiB, bench %d KiB, flagged %t; want the child's figure inflated to the bench's and flagged", child, bench, flagged)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" database/sql driver
@@ -161,6 +165,54 @@ type comparison struct {
 	NameB      string     `json:"name_b"`
 	Equal      bool       `json:"equal"`
 	DurationMS int64      `json:"duration_ms"`
+}
+
+// compareSubcommand is the hidden subcommand the bench re-executes itself
+// with to compare findings (compareFindings) in a child process: DuckDB in
+// the bench's own process grew it to hundreds of MB, which Linux then
+// counted in the peak RSS of every tool the bench started afterwards (see
+// Run.BenchRSSKiB).
+const compareSubcommand = "__compare"
+
+// compareInChild runs compareFindings in a child process (self, the bench
+// binary) and returns its result.
+func compareInChild(ctx context.Context, self, what, nameA, selA, nameB, selB string, examples int) (comparison, error) {
+	cmd := exec.CommandContext(ctx, self, compareSubcommand, what, nameA, selA, nameB, selB, strconv.Itoa(examples))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return comparison{What: what}, fmt.Errorf("compare %s: %w: %s", what, err, strings.TrimSpace(stderr.String()))
+	}
+	var c comparison
+	if err := json.Unmarshal(out, &c); err != nil {
+		return comparison{What: what}, fmt.Errorf("compare %s: child's report %q: %w", what, out, err)
+	}
+	return c, nil
+}
+
+// compareChild is the hidden subcommand: compareFindings once, its result
+// as JSON on stdout. Arguments: what, nameA, selA, nameB, selB, examples.
+func compareChild(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 6 {
+		fmt.Fprintf(stderr, "%s: want 6 arguments, got %d\n", compareSubcommand, len(args))
+		return 2
+	}
+	examples, err := strconv.Atoi(args[5])
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: examples: %v\n", compareSubcommand, err)
+		return 2
+	}
+	c, err := compareFindings(context.Background(), args[0], args[1], args[2], args[3], args[4], examples)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := json.NewEncoder(stdout).Encode(c); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }
 
 // compareFindings compares the (content_id, sorted categories) multisets

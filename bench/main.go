@@ -45,6 +45,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == duckdbSubcommand {
 		os.Exit(duckdbChild(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == compareSubcommand {
+		os.Exit(compareChild(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(benchMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -151,9 +154,18 @@ type Run struct {
 	CPUSeconds  float64 `json:"cpu_s"`
 	CPUPerWall  float64 `json:"cpu_per_wall"`
 	MaxRSSKiB   int64   `json:"max_rss_kib"`
-	RowsPerSec  float64 `json:"rows_per_s"`
-	Findings    int64   `json:"findings"`
-	ExitCode    int     `json:"exit_code"`
+	// BenchRSSKiB is the bench's own peak RSS when it started the run.
+	// Linux folds the parent's peak into a child's ru_maxrss at exec (the
+	// child starts on the parent's memory, Go forking with CLONE_VM), so a
+	// MaxRSSKiB at or below it measures the bench, not the tool; the bench
+	// therefore stays small, comparing findings in child processes too.
+	BenchRSSKiB int64 `json:"bench_rss_kib"`
+	// RSSIsBench: MaxRSSKiB is no more than BenchRSSKiB, so it may be the
+	// bench's figure, not the tool's.
+	RSSIsBench bool    `json:"rss_is_bench,omitempty"`
+	RowsPerSec float64 `json:"rows_per_s"`
+	Findings   int64   `json:"findings"`
+	ExitCode   int     `json:"exit_code"`
 	// QuerySeconds is DuckDB's own time for the COPY statement (child
 	// start-up and connection excluded); 0 for corpus-audit.
 	QuerySeconds float64 `json:"query_s,omitempty"`
@@ -412,7 +424,7 @@ func bench(ctx context.Context, c config, res *Results, stdout, stderr io.Writer
 
 		// Checks, outside the measured processes.
 		if runAudit && runDuck {
-			cmp, err := compareFindings(ctx, fmt.Sprintf("run %d: corpus-audit vs DuckDB", i+1),
+			cmp, err := compareInChild(ctx, self, fmt.Sprintf("run %d: corpus-audit vs DuckDB", i+1),
 				toolAudit, findingsSelect(filepath.Join(auditOut, "findings", "*.parquet")),
 				toolDuckDB, findingsSelect(duckOut), c.Examples)
 			if err != nil {
@@ -432,7 +444,7 @@ func bench(ctx context.Context, c config, res *Results, stdout, stderr io.Writer
 				if (side.name == toolAudit && !runAudit) || (side.name == toolDuckDB && !runDuck) {
 					continue
 				}
-				cmp, err := compareFindings(ctx, side.name+" vs truth", side.name, side.sel, "truth", truthSelect(lake.Truth), c.Examples)
+				cmp, err := compareInChild(ctx, self, side.name+" vs truth", side.name, side.sel, "truth", truthSelect(lake.Truth), c.Examples)
 				if err != nil {
 					return err
 				}
@@ -466,6 +478,7 @@ func measure(ctx context.Context, tool, bin string, args []string, logPath strin
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, logf
+	r.BenchRSSKiB = selfPeakRSSKiB()
 	start := time.Now()
 	err = cmd.Run()
 	r.WallSeconds = time.Since(start).Seconds()
@@ -484,7 +497,25 @@ func measure(ctx context.Context, tool, bin string, args []string, logPath strin
 	r.CPUSeconds = r.UserSeconds + r.SysSeconds
 	r.CPUPerWall = r.CPUSeconds / r.WallSeconds
 	r.MaxRSSKiB = int64(ru.Maxrss) // KiB on Linux
+	r.RSSIsBench = r.BenchRSSKiB > 0 && r.MaxRSSKiB <= r.BenchRSSKiB
 	return r, out.String(), nil
+}
+
+// selfPeakRSSKiB returns this process's peak RSS (VmHWM), or 0 if unknown.
+func selfPeakRSSKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kib); err == nil {
+				return kib
+			}
+		}
+	}
+	return 0
 }
 
 // auditSummary is the part of corpus-audit's summary.json the bench reads.
@@ -588,6 +619,10 @@ func pairedWall(runs []Run) float64 {
 func printRun(w io.Writer, r Run) {
 	fmt.Fprintf(w, "  %s run %d: wall %.2f s, CPU %.2f s, peak RSS %.0f MiB, %d findings\n",
 		r.Tool, r.Index, r.WallSeconds, r.CPUSeconds, float64(r.MaxRSSKiB)/1024, r.Findings)
+	if r.RSSIsBench {
+		fmt.Fprintf(w, "  WARNING: that peak RSS is no more than the bench's own (%.0f MiB), which Linux counts in it: it may be the bench's, not %s's\n",
+			float64(r.BenchRSSKiB)/1024, r.Tool)
+	}
 }
 
 // printResults writes the human-readable report.
