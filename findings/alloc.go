@@ -12,6 +12,11 @@ import (
 // collector, which the audit runs often, collected them. Buffers are
 // zeroed when handed out, as Go's allocator's are, and 64-byte aligned.
 //
+// It is for the Writer only: Arrow's column chunk readers free page
+// buffers they still read from (the lookup tables came out wrong when
+// read through it), and TestPooledWriterSameBytes checks that the
+// Writer's output is the same with Go's allocator.
+//
 // Buffers are kept by power-of-two capacity, at most poolKeep of each and
 // at most poolKeepBytes of each capacity above that; buffers Arrow never
 // frees are left to the garbage collector.

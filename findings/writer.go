@@ -70,6 +70,10 @@ type Options struct {
 // PartName returns the file name of part i: part-00000.parquet, …
 func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
 
+// newAllocator returns a Writer's Arrow allocator (a variable for tests,
+// which compare its output with Go's allocator's).
+var newAllocator = func() memory.Allocator { return new(poolAllocator) }
+
 // Writer writes findings, in the order given, to a sequence of part files
 // under a folder of a bucket: dir/part-00000.parquet, part-00001.parquet, …,
 // rolling over to a new part every MaxRows rows. Each part is streamed to
@@ -87,8 +91,8 @@ type Writer struct {
 
 	maxRows, rgRows int
 	props           *parquet.WriterProperties
-	awctx           context.Context // pqarrow write context (reusable buffers)
-	mem             *poolAllocator  // every Arrow buffer of the writer
+	awctx           context.Context  // pqarrow write context (reusable buffers)
+	mem             memory.Allocator // every Arrow buffer of the writer (newAllocator)
 
 	root *pqschema.GroupNode
 	bld  builders
@@ -331,7 +335,7 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 		// must read. These columns carry no statistics instead.
 		opts = append(opts, parquet.WithStatsFor(c, false))
 	}
-	w.mem = new(poolAllocator)
+	w.mem = newAllocator()
 	opts = append(opts, parquet.WithAllocator(w.mem))
 	w.props = parquet.NewWriterProperties(opts...)
 	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem))
