@@ -12,6 +12,18 @@
 //		// b.N rows, columns in b.Author, b.Created, ...
 //	}
 //
+// or, in less memory, a slice of a row group at a time (the audit's way):
+//
+//	b := scan.Batch{LazyContentID: true}
+//	if err := f.OpenRowGroup(i, &b); err != nil { ... }
+//	for {
+//		n, err := f.NextRows(&b, 1<<16)
+//		if err != nil { ... }
+//		if n == 0 { break } // every column read to its end and checked
+//		// b.N = n rows, the first being row b.Start of the row group
+//	}
+//	err := f.ContentIDs(&b, rows, &ids) // the content ids of the rows wanted
+//
 // # I/O
 //
 // Open reads the end of the file once (twice if the footer is over 64 KiB)
@@ -21,17 +33,23 @@
 // pages are then decoded from memory. A compressed page is decompressed
 // only when its turn to be decoded comes (into one reused page buffer per
 // column), so memory holds a row group's compressed chunks and its decoded
-// columns, never its decompressed chunks.
+// columns, never its decompressed chunks. NextRows decodes the columns a
+// slice at a time, so that of the decoded columns memory holds a slice plus
+// the rest of one page per column.
 //
 // # Decoding
 //
 // Pages are decoded with parquet-go (FileColumnChunk.PagesFrom, Page.Data,
-// dictionary indexes used directly for the string columns), but scan
-// decompresses compressed pages itself and hands parquet-go uncompressed
+// dictionary indexes used directly for the string columns), except, when
+// streamed, string columns whose pages are all dictionary indexes:
+// parquet-go decodes a page's indexes all at once, and Arrow's writer puts
+// a row group's indexes in one page of up to a million, so dictCursor reads
+// those RLE/bit-packed runs itself, a slice at a time. scan decompresses
+// compressed pages itself and hands parquet-go uncompressed
 // ones, because parquet-go v0.32.0 silently misreads LZ4_RAW pages and
 // lets other codecs expand without bound (see codec.go). Page checksums
 // (CRC32) are verified when present: by scan for compressed chunks, by
-// parquet-go for uncompressed ones. parquet-testing's
+// parquet-go (or dictCursor) for uncompressed ones. parquet-testing's
 // datapage_v1-corrupt-checksum.parquet therefore fails with "crc32
 // checksum mismatch in page of column "a"".
 //
