@@ -107,18 +107,36 @@ type scanner struct {
 }
 
 // tally counts findings into a summary's counts, as the scan and the merge
-// of partial results both do.
+// of partial results both do. Findings are counted per cell (platform,
+// month, normalised content type), one small array of counts per cell,
+// and folded into the counts' maps by finish: a finding costs one map
+// lookup at most, not four per category.
 type tally struct {
 	c      *schema.Counts
-	groups map[groupKey]int64 // platform × content type × category
+	cells  map[cellKey]*cellCounts
+	last   cellKey
+	lastC  *cellCounts
+	other  map[otherKey]int64 // categories outside schema.Categories (merge input)
+	groups map[groupKey]int64 // platform × content type × category, as folded
 	months map[int64]string   // year*16+month → "2006-01"
+}
+
+type cellKey struct{ platform, month, contentType string }
+
+// cellCounts counts a cell's findings by category, in schema.Categories'
+// order.
+type cellCounts [5]int64
+
+type otherKey struct {
+	cell     cellKey
+	category schema.Category
 }
 
 func newTally(c *schema.Counts) tally {
 	if c.ByMonth == nil {
 		c.ByMonth = map[string]map[schema.Category]int64{}
 	}
-	return tally{c: c, groups: map[groupKey]int64{}}
+	return tally{c: c, cells: map[cellKey]*cellCounts{}, groups: map[groupKey]int64{}}
 }
 
 // add counts one finding.
@@ -132,23 +150,49 @@ func (t *tally) add(f *schema.Finding) {
 
 // addNorm counts one finding whose content type, normalised, is ct.
 func (t *tally) addNorm(f *schema.Finding, ct string) {
-	c := t.c
-	c.RowsFlagged++
-	plat, month := "", ""
+	t.c.RowsFlagged++
+	k := cellKey{contentType: ct}
 	if f.Platform != nil {
-		plat = *f.Platform
+		k.platform = *f.Platform
 	}
 	if f.CreatedAt != nil {
-		month = t.month(*f.CreatedAt)
+		k.month = t.month(*f.CreatedAt)
 	}
-	bp := mapFor(c.ByPlatform, plat)
-	bm := mapFor(c.ByMonth, month)
+	if t.lastC == nil || k != t.last {
+		cc := t.cells[k]
+		if cc == nil {
+			cc = new(cellCounts)
+			t.cells[k] = cc
+		}
+		t.last, t.lastC = k, cc
+	}
 	for _, cat := range f.Categories {
-		c.ByCategory[cat]++
-		bp[cat]++
-		bm[cat]++
-		t.groups[groupKey{plat, ct, cat}]++
+		if i := categoryIndex(cat); i >= 0 {
+			t.lastC[i]++
+			continue
+		}
+		if t.other == nil {
+			t.other = map[otherKey]int64{}
+		}
+		t.other[otherKey{k, cat}]++
 	}
+}
+
+// categoryIndex returns cat's index in schema.Categories, or -1.
+func categoryIndex(cat schema.Category) int {
+	switch cat {
+	case schema.AgeUnknown:
+		return 0
+	case schema.Minor:
+		return 1
+	case schema.Objected:
+		return 2
+	case schema.Private:
+		return 3
+	case schema.Unauditable:
+		return 4
+	}
+	return -1
 }
 
 // month renders the UTC month of a timestamp in microseconds, "2006-01",
@@ -167,11 +211,31 @@ func (t *tally) month(us int64) string {
 	return v
 }
 
-// finish fills ByGroup, sorted.
+// finish adds the cells to the counts' maps and fills ByGroup, sorted.
 func (t *tally) finish() {
 	c := t.c
+	groups := t.groups
+	count := func(k cellKey, cat schema.Category, n int64) {
+		c.ByCategory[cat] += n
+		mapFor(c.ByPlatform, k.platform)[cat] += n
+		mapFor(c.ByMonth, k.month)[cat] += n
+		groups[groupKey{k.platform, k.contentType, cat}] += n
+	}
+	for k, cc := range t.cells {
+		mapFor(c.ByPlatform, k.platform)
+		mapFor(c.ByMonth, k.month)
+		for i, n := range cc {
+			if n != 0 {
+				count(k, schema.Categories[i], n)
+			}
+		}
+	}
+	for k, n := range t.other {
+		count(k.cell, k.category, n)
+	}
+	t.cells, t.other, t.lastC = map[cellKey]*cellCounts{}, nil, nil
 	c.ByGroup = c.ByGroup[:0]
-	for k, n := range t.groups {
+	for k, n := range groups {
 		c.ByGroup = append(c.ByGroup, schema.GroupCount{Platform: k.platform, ContentType: k.contentType, Category: k.category, Rows: n})
 	}
 	slices.SortFunc(c.ByGroup, func(a, b schema.GroupCount) int {
