@@ -90,3 +90,51 @@ func BenchmarkReadRowGroup(b *testing.B) {
 		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
 	}
 }
+
+// BenchmarkNextRows decodes the same file as BenchmarkReadRowGroup the
+// audit's way: OpenRowGroup, NextRows 64 Ki rows at a time, ContentIDs for
+// one row in twenty.
+func BenchmarkNextRows(b *testing.B) {
+	data := benchFile()
+	f, err := Open(bytes.NewReader(data), int64(len(data)), "bench.parquet", defaultCols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := Batch{LazyContentID: true}
+	var want []int32
+	var ids IDs
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var rows int64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for i := 0; i < f.NumRowGroups(); i++ {
+			if err := f.OpenRowGroup(i, &batch); err != nil {
+				b.Fatal(err)
+			}
+			want = want[:0]
+			for {
+				n, err := f.NextRows(&batch, 1<<16)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				for r := 0; r < n; r += 20 {
+					want = append(want, int32(batch.Start+r))
+				}
+				rows += int64(n)
+			}
+			ids.Valid, ids.Int, ids.Data, ids.Offsets = ids.Valid[:0], ids.Int[:0], ids.Data[:0], ids.Offsets[:0]
+			if err := f.ContentIDs(&batch, want, &ids); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
+	}
+}
