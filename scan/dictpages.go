@@ -30,10 +30,13 @@ type dictCursor struct {
 	rows int // rows decoded, for errors
 
 	// The current data page: rows left, its definition levels and
-	// indexes.
-	left int
-	defs rleReader
-	idx  rleReader
+	// indexes, the non-null values read from it and (v2 pages) the
+	// number its header gives, -1 if none.
+	left        int
+	defs        rleReader
+	idx         rleReader
+	pageNonNull int
+	wantNonNull int
 
 	remap []int32 // dictionary index -> code in the batch's Dict
 	seen  bool    // a dictionary page was read
@@ -51,7 +54,7 @@ func dictEligible(z *lazyChunk) bool {
 		h := &z.pages[k].hdr
 		switch h.Type {
 		case format.DictionaryPage:
-			if k != 0 {
+			if e := h.DictionaryPageHeader.V.Encoding; k != 0 || e != format.Plain && e != format.PlainDictionary {
 				return false
 			}
 		case format.DataPage:
@@ -113,6 +116,9 @@ func (c *dictCursor) appendCodes(s *Strings, st *colState, firstRow int64, n int
 		c.left -= k
 		c.rows += k
 		n -= k
+		if c.left == 0 && c.wantNonNull >= 0 && c.pageNonNull != c.wantNonNull {
+			return c.errf(-1, "the page holds %d non-null values, its header says %d", c.pageNonNull, c.wantNonNull)
+		}
 	}
 	return nil
 }
@@ -151,6 +157,7 @@ func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
 	}
 	var defs, vals []byte
 	var nv int
+	c.pageNonNull, c.wantNonNull = 0, -1
 	if h.Type == format.DataPage {
 		nv = int(h.DataPageHeader.V.NumValues)
 		vals = data
@@ -167,15 +174,13 @@ func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
 	} else {
 		v := &h.DataPageHeaderV2.V
 		nv = int(v.NumValues)
+		// walkChunk checked that the levels fit in the page and that
+		// 0 <= NumNulls <= NumValues. Repetition levels of a flat column,
+		// and definition levels of a required one, are skipped, as
+		// parquet-go skips them (some writers wrote them).
 		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
-		if r != 0 {
-			return c.errf(-1, "repetition levels in a flat column")
-		}
-		// walkChunk checked that the levels fit in the page.
-		defs, vals = data[:d], data[d:]
-		if !c.optional && d != 0 {
-			return c.errf(-1, "definition levels in a required column")
-		}
+		defs, vals = data[r:r+d], data[r+d:]
+		c.wantNonNull = int(v.NumValues - v.NumNulls)
 	}
 	if c.optional {
 		c.defs = rleReader{data: defs, width: 1}
@@ -214,6 +219,9 @@ func (c *dictCursor) readDictionary(data []byte, n int, s *Strings, st *colState
 		c.remap = append(c.remap, st.intern(s, data[4:4+l]))
 		data = data[4+l:]
 	}
+	if len(data) != 0 {
+		return c.errf(-1, "the dictionary page holds %d bytes after its %d values", len(data), n)
+	}
 	return nil
 }
 
@@ -240,6 +248,7 @@ func (c *dictCursor) decode(s *Strings, firstRow int64, k int) error {
 			nonNull += int(d)
 		}
 	}
+	c.pageNonNull += nonNull
 	vals := buf[:nonNull]
 	if err := c.idx.read(vals); err != nil {
 		return c.errf(firstRow+int64(c.rows), "dictionary indexes: %v", err)
@@ -312,12 +321,10 @@ func (r *rleReader) nextRun() error {
 	}
 	r.data = r.data[n:]
 	if h&1 == 0 {
+		// An empty run (count 0) is skipped, as parquet-go skips it.
 		count := h >> 1
 		nb := (r.width + 7) / 8
-		if count == 0 || count > 1<<31 || len(r.data) < nb {
-			if count == 0 {
-				return errors.New("empty RLE run")
-			}
+		if count > 1<<31 || len(r.data) < nb {
 			return errRLEShort
 		}
 		var v uint32
@@ -332,8 +339,11 @@ func (r *rleReader) nextRun() error {
 		return nil
 	}
 	groups := h >> 1
-	if groups == 0 || groups > 1<<28 {
-		return errors.New("empty or oversized bit-packed run")
+	if groups > 1<<28 {
+		return errors.New("oversized bit-packed run")
+	}
+	if groups == 0 {
+		return nil // empty: skipped
 	}
 	// A final run may be cut short of its last group's bytes in files of
 	// some writers; keep the values the bytes hold.
@@ -376,4 +386,81 @@ func (r *rleReader) unpack(out []uint32) {
 		bit += int(w)
 	}
 	r.bit = bit // (w <= 32: shift+w <= 39 bits fit in the word)
+}
+
+// checkRuns bounds what parquet-go's RLE/bit-packed decoder will expand:
+// it sizes its output by the run headers, so a few bytes claiming RLE runs
+// of a billion values cost gigabytes and seconds. data holds runs of width
+// bits; their RLE runs may not add up to more than limit (a page's value
+// count) plus 8. Bit-packed runs are bounded by their bytes, which must be
+// there, and are not counted: writers pad them (DuckDB writes runs of 256
+// levels for a page of 8). Cut runs are left to the decoder.
+func checkRuns(data []byte, width int, limit int) error {
+	total := uint64(0)
+	max := uint64(limit) + 8
+	for len(data) > 0 {
+		h, n := binary.Uvarint(data)
+		if n <= 0 {
+			return nil // the decoder reports it
+		}
+		data = data[n:]
+		skip := (h >> 1) * uint64(width) // a bit-packed run's bytes
+		if h&1 == 0 {
+			count := h >> 1
+			if total += count; count > max || total > max {
+				return fmt.Errorf("its runs hold more values than its %d", limit)
+			}
+			skip = uint64(width+7) / 8
+		}
+		if skip >= uint64(len(data)) {
+			return nil
+		}
+		data = data[skip:]
+	}
+	return nil
+}
+
+// checkPageRuns applies checkRuns to a data page's definition levels
+// (optional columns; RLE levels) and, when its values are dictionary
+// indexes, to those. data is the page's uncompressed payload.
+func checkPageRuns(h *format.PageHeader, data []byte, optional bool) error {
+	var defs, vals []byte
+	var nv int
+	var enc format.Encoding
+	switch h.Type {
+	case format.DataPage:
+		v := &h.DataPageHeader.V
+		nv, enc, vals = int(v.NumValues), v.Encoding, data
+		if optional {
+			if v.DefinitionLevelEncoding != format.RLE || len(data) < 4 {
+				return nil
+			}
+			l := binary.LittleEndian.Uint32(data)
+			if uint64(l) > uint64(len(data)-4) {
+				return nil
+			}
+			defs, vals = data[4:4+l], data[4+l:]
+		}
+	case format.DataPageV2:
+		v := &h.DataPageHeaderV2.V
+		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
+		if r+d > len(data) {
+			return nil
+		}
+		nv, enc, vals = int(v.NumValues), v.Encoding, data[r+d:]
+		if optional {
+			defs = data[r : r+d] // a required column's are skipped unread
+		}
+	default:
+		return nil
+	}
+	if err := checkRuns(defs, 1, nv); err != nil {
+		return fmt.Errorf("definition levels: %w", err)
+	}
+	if isDictEncoding(enc) && len(vals) > 0 {
+		if err := checkRuns(vals[1:], int(vals[0]), nv); err != nil {
+			return fmt.Errorf("dictionary indexes: %w", err)
+		}
+	}
+	return nil
 }

@@ -110,7 +110,8 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 	if !b.LazyContentID {
 		return &Error{File: f.name, RowGroup: i, Row: -1, Err: errors.New("internal error: OpenRowGroup needs LazyContentID")}
 	}
-	defer f.recoverDecode(i, b, new(int), &err)
+	cur := -1 // no column is decoded here: a panic names none
+	defer f.recoverDecode(i, b, &cur, &err)
 	chunks, err := f.begin(i, b)
 	if err != nil {
 		return err
@@ -741,6 +742,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
 	out.reset(codec)
+	out.optional = c.optional
 	var proto thrift.CompactProtocol
 	var values int64
 	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
@@ -808,6 +810,9 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		}
 		off += hl + int(h.CompressedPageSize)
 		if !rewrite {
+			if err := checkPageRuns(&h, body, c.optional); err != nil {
+				return bad("%v", err)
+			}
 			// Pages as they are, for dictCursor.
 			out.addRaw(h, body, page, off-hl-len(body))
 			continue
@@ -848,10 +853,11 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 // decompress to its header's size is an error naming the page, as
 // walkChunk's are.
 type lazyChunk struct {
-	codec format.CompressionCodec
-	pages []lazyPage
-	hdrs  []byte // the re-encoded headers, back to back
-	size  int64
+	codec    format.CompressionCodec
+	optional bool // the column's: its pages have definition levels
+	pages    []lazyPage
+	hdrs     []byte // the re-encoded headers, back to back
+	size     int64
 
 	cur  int    // page whose payload is in buf, -1 if none
 	buf  []byte // that payload, uncompressed
@@ -866,8 +872,9 @@ type lazyPage struct {
 	size       int // payload size uncompressed
 	levels     int // v2: bytes of levels before the compressed values
 	compressed bool
-	index      int // page number in the chunk, for errors
-	fileOff    int // offset of its header in the column chunk, for errors
+	checked    bool // an uncompressed payload passed checkPageRuns
+	index      int  // page number in the chunk, for errors
+	fileOff    int  // offset of its header in the column chunk, for errors
 }
 
 func (z *lazyChunk) reset(codec format.CompressionCodec) {
@@ -907,6 +914,12 @@ func (z *lazyChunk) page(rel int64) int {
 func (z *lazyChunk) payload(k int) ([]byte, error) {
 	pg := &z.pages[k]
 	if !pg.compressed {
+		if !pg.checked {
+			if err := checkPageRuns(&pg.hdr, pg.body, z.optional); err != nil {
+				return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+			}
+			pg.checked = true
+		}
 		return pg.body, nil
 	}
 	if z.cur == k {
@@ -919,6 +932,9 @@ func (z *lazyChunk) payload(k int) ([]byte, error) {
 	dst := z.buf[:pg.size]
 	copy(dst, pg.body[:pg.levels]) // v2 levels are never compressed
 	if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
+		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+	}
+	if err := checkPageRuns(&pg.hdr, dst, z.optional); err != nil {
 		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
 	}
 	z.buf, z.cur = dst, k

@@ -3,9 +3,11 @@ package scan
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -105,5 +107,157 @@ func TestStreamMisuse(t *testing.T) {
 	}
 	if err := f.ContentIDs(&b, []int32{0}, new(IDs)); err == nil {
 		t.Error("ContentIDs before the row group was read to its end: no error")
+	}
+}
+
+// TestDictCursorAgrees: dictionary-coded string chunks edited page by page
+// (the dictionary's encoding, bytes after its values, a v2 page's null
+// count, v2 repetition levels in a flat column, bytes after the indexes)
+// give the same outcome — the same values, or an error — read whole
+// through parquet-go and streamed through dictCursor.
+func TestDictCursorAgrees(t *testing.T) {
+	type page struct {
+		h    format.PageHeader
+		body []byte
+	}
+	pagesOf := func(chunk []byte) []page {
+		var out []page
+		var proto thrift.CompactProtocol
+		for off := 0; off < len(chunk); {
+			hl, err := checkThrift(chunk[off:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h format.PageHeader
+			if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, page{h, slices.Clone(chunk[off+hl : off+hl+int(h.CompressedPageSize)])})
+			off += hl + int(h.CompressedPageSize)
+		}
+		return out
+	}
+	// rebuild writes data's platform chunk (its only column) as pages.
+	rebuild := func(data []byte, pages []page) []byte {
+		start, _ := chunkOf(t, data, 0, "platform")
+		var chunk []byte
+		var proto thrift.CompactProtocol
+		for _, p := range pages {
+			p.h.CompressedPageSize = int32(len(p.body))
+			p.h.UncompressedPageSize = int32(len(p.body))
+			p.h.CRC = 0
+			hb, err := thrift.Marshal(&proto, &p.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunk = append(append(chunk, hb...), p.body...)
+		}
+		m, _ := footerOf(t, data)
+		cc := &m.RowGroups[0].Columns[0]
+		cc.MetaData.TotalCompressedSize = int64(len(chunk))
+		cc.MetaData.TotalUncompressedSize = int64(len(chunk))
+		cc.OffsetIndexOffset, cc.OffsetIndexLength, cc.ColumnIndexOffset, cc.ColumnIndexLength = 0, 0, 0, 0
+		cc.MetaData.Statistics = format.Statistics{}
+		footer, err := thrift.Marshal(new(thrift.CompactProtocol), &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return withRawFooter(append(slices.Clone(data[:start]), chunk...), footer)
+	}
+	read := func(data []byte) (whole, streamed []row, werr, serr error, viaCursor bool) {
+		var m [numRoles]string
+		m[rolePlatform] = "platform"
+		f, err := open(bytes.NewReader(data), int64(len(data)), "edited.parquet", m)
+		if err != nil {
+			return nil, nil, err, err, false
+		}
+		var b Batch
+		if werr = f.ReadRowGroup(0, &b); werr == nil {
+			whole = rowsNoID(t, &b)
+		}
+		sb := Batch{LazyContentID: true}
+		if serr = f.OpenRowGroup(0, &sb); serr != nil {
+			return
+		}
+		viaCursor = sb.sc.useDict[rolePlatform]
+		for {
+			n, err := f.NextRows(&sb, 7)
+			if err != nil {
+				return whole, nil, werr, err, viaCursor
+			}
+			if n == 0 {
+				return
+			}
+			streamed = append(streamed, rowsNoID(t, &sb)...)
+		}
+	}
+	edits := map[string]func(ps []page, v2 bool) bool{
+		"as written": func([]page, bool) bool { return true },
+		"dictionary encoding DELTA_LENGTH_BYTE_ARRAY": func(ps []page, _ bool) bool {
+			ps[0].h.DictionaryPageHeader.V.Encoding = format.DeltaLengthByteArray
+			return true
+		},
+		"bytes after the dictionary's values": func(ps []page, _ bool) bool {
+			ps[0].body = append(ps[0].body, 0xff, 0xff, 0xff, 0x7f)
+			return true
+		},
+		"an empty bit-packed run after the indexes": func(ps []page, _ bool) bool {
+			ps[1].body = append(ps[1].body, 0x01)
+			return true
+		},
+		"v2 null count 5 too high": func(ps []page, v2 bool) bool {
+			ps[1].h.DataPageHeaderV2.V.NumNulls += 5
+			return v2
+		},
+		"v2 null count 1 too low": func(ps []page, v2 bool) bool {
+			ps[1].h.DataPageHeaderV2.V.NumNulls--
+			return v2
+		},
+		"v2 repetition levels in a flat column": func(ps []page, v2 bool) bool {
+			ps[1].body = append([]byte{0x00, 0x00}, ps[1].body...)
+			ps[1].h.DataPageHeaderV2.V.RepetitionLevelsByteLength = 2
+			return v2
+		},
+	}
+	for _, v2 := range []bool{false, true} {
+		ver := 1
+		if v2 {
+			ver = 2
+		}
+		cols := []pgCol{{name: "platform", node: parquet.Optional(parquet.Encoded(parquet.String(), &parquet.RLEDictionary)),
+			value: func(i int) any {
+				if i%3 == 0 {
+					return nil
+				}
+				return fmt.Sprintf("p%d", i%4)
+			}}}
+		data := writePG(t, cols, 100, 0, parquet.Compression(&parquet.Uncompressed), parquet.DataPageVersion(ver))
+		start, n := chunkOf(t, data, 0, "platform")
+		orig := pagesOf(data[start : start+n])
+		if len(orig) != 2 || orig[0].h.Type != format.DictionaryPage {
+			t.Fatalf("v%d: %d pages, the first %v: want a dictionary page and one data page", ver, len(orig), orig[0].h.Type)
+		}
+		for name, edit := range edits {
+			if !edit(slices.Clone(orig), v2) {
+				continue // an edit of v2 pages
+			}
+			t.Run(fmt.Sprintf("v%d/%s", ver, name), func(t *testing.T) {
+				ps := slices.Clone(orig)
+				for i := range ps {
+					ps[i].body = slices.Clone(ps[i].body)
+				}
+				edit(ps, v2)
+				whole, streamed, werr, serr, via := read(rebuild(data, ps))
+				if name == "as written" && (!via || werr != nil || len(whole) != 100) {
+					t.Fatalf("the unedited file: dictCursor used %t, whole read %d rows, %v", via, len(whole), werr)
+				}
+				if (werr == nil) != (serr == nil) {
+					t.Fatalf("read whole: %v; streamed (dictCursor %t): %v", werr, via, serr)
+				}
+				if werr == nil {
+					compareRows(t, streamed, whole)
+				}
+			})
+		}
 	}
 }

@@ -77,7 +77,7 @@ func TestParquetTestingFiles(t *testing.T) {
 		"datapage_v1-corrupt-checksum.parquet/a":          "crc32 checksum mismatch",
 		"datapage_v1-corrupt-checksum.parquet/b":          "crc32 checksum mismatch",
 		"ARROW-GH-41317.parquet/timestamp_us_no_tz":       "hold 0 values but the row group has 3 rows",
-		"ARROW-GH-41321.parquet/int64":                    "decoding definition levels",
+		"ARROW-GH-41321.parquet/int64":                    "dictionary indexes: its runs hold more values than its 3",
 		"ARROW-GH-41321.parquet/large_binary":             "truncated Thrift data",
 		"ARROW-RS-GH-6229-DICTHEADER.parquet/nation_key":  "missing required field",
 		"ARROW-RS-GH-6229-DICTHEADER.parquet/name":        "does not lie between",
