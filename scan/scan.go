@@ -59,8 +59,10 @@
 // footers and page headers are checked (Thrift structure, offsets and
 // sizes against the file, value counts against the row count) before
 // anything is allocated from them, every column must yield exactly the row
-// group's rows, decompressed pages must have exactly their stated size, and
-// panics inside parquet-go are recovered at the API boundary. (Damage to
+// group's rows, decompressed pages must have exactly their stated size, the
+// RLE runs of levels and dictionary indexes may not claim more values than
+// their page holds (parquet-go sizes its output by them), and panics inside
+// parquet-go are recovered at the API boundary. (Damage to
 // the values inside a page that has no checksum can decode to wrong values
 // unnoticed; no reader can do better.) Limits: MaxRowGroupRows,
 // MaxPageSize.
