@@ -64,45 +64,59 @@ var benchFile = sync.OnceValue(func() []byte {
 // process's CPU time, GC included: steadier than wall time on a shared
 // machine).
 //
-//	go test ./scan -run '^$' -bench ReadRowGroup -benchmem
+//	go test ./scan -run '^$' -bench 'ReadRowGroup|NextRows' -benchmem
 func BenchmarkReadRowGroup(b *testing.B) {
-	data := benchFile()
-	f, err := Open(bytes.NewReader(data), int64(len(data)), "bench.parquet", defaultCols)
-	if err != nil {
-		b.Fatal(err)
-	}
 	var batch Batch
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	var rows int64
-	cpu0 := cpuTime()
-	for b.Loop() {
-		for i := 0; i < f.NumRowGroups(); i++ {
-			if err := f.ReadRowGroup(i, &batch); err != nil {
-				b.Fatal(err)
-			}
-			rows += int64(batch.N)
+	benchDecode(b, func(f *File, i int) int64 {
+		if err := f.ReadRowGroup(i, &batch); err != nil {
+			b.Fatal(err)
 		}
-	}
-	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 {
-		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/cpu-s")
-	}
+		return int64(batch.N)
+	})
 }
 
 // BenchmarkNextRows decodes the same file as BenchmarkReadRowGroup the
 // audit's way: OpenRowGroup, NextRows 64 Ki rows at a time, ContentIDs for
 // one row in twenty.
 func BenchmarkNextRows(b *testing.B) {
+	batch := Batch{LazyContentID: true}
+	var want []int32
+	var ids IDs
+	benchDecode(b, func(f *File, i int) (rows int64) {
+		if err := f.OpenRowGroup(i, &batch); err != nil {
+			b.Fatal(err)
+		}
+		want = want[:0]
+		for {
+			n, err := f.NextRows(&batch, 1<<16)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			for r := 0; r < n; r += 20 {
+				want = append(want, int32(batch.Start+r))
+			}
+			rows += int64(n)
+		}
+		ids.Valid, ids.Int, ids.Data, ids.Offsets = ids.Valid[:0], ids.Int[:0], ids.Data[:0], ids.Offsets[:0]
+		if err := f.ContentIDs(&batch, want, &ids); err != nil {
+			b.Fatal(err)
+		}
+		return rows
+	})
+}
+
+// benchDecode opens benchFile and, b.N times, calls rowGroup for each of
+// its row groups (which returns the rows it decoded), reporting rows/s and
+// rows/cpu-s.
+func benchDecode(b *testing.B, rowGroup func(f *File, i int) int64) {
 	data := benchFile()
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bench.parquet", defaultCols)
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := Batch{LazyContentID: true}
-	var want []int32
-	var ids IDs
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -110,27 +124,7 @@ func BenchmarkNextRows(b *testing.B) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		for i := 0; i < f.NumRowGroups(); i++ {
-			if err := f.OpenRowGroup(i, &batch); err != nil {
-				b.Fatal(err)
-			}
-			want = want[:0]
-			for {
-				n, err := f.NextRows(&batch, 1<<16)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				for r := 0; r < n; r += 20 {
-					want = append(want, int32(batch.Start+r))
-				}
-				rows += int64(n)
-			}
-			ids.Valid, ids.Int, ids.Data, ids.Offsets = ids.Valid[:0], ids.Int[:0], ids.Data[:0], ids.Offsets[:0]
-			if err := f.ContentIDs(&batch, want, &ids); err != nil {
-				b.Fatal(err)
-			}
+			rows += rowGroup(f, i)
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")

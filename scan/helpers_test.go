@@ -53,21 +53,24 @@ func (r row) String() string {
 // batchRows converts a decoded batch to rows, checking the batch's shape.
 func batchRows(t testing.TB, b *Batch) []row {
 	t.Helper()
-	n := b.N
-	check := func(name string, l int) {
-		if l != n {
-			t.Fatalf("%s has length %d, batch N = %d", name, l, n)
-		}
-	}
-	check("ContentID.Valid", len(b.ContentID.Valid))
+	checkLen(t, b, "ContentID.Valid", len(b.ContentID.Valid))
 	if b.ContentID.IsInt {
-		check("ContentID.Int", len(b.ContentID.Int))
+		checkLen(t, b, "ContentID.Int", len(b.ContentID.Int))
 	} else {
-		check("ContentID.Offsets-1", len(b.ContentID.Offsets)-1)
+		checkLen(t, b, "ContentID.Offsets-1", len(b.ContentID.Offsets)-1)
 	}
 	rows := rowsNoID(t, b)
 	setIDs(t, rows, &b.ContentID)
 	return rows
+}
+
+// checkLen fails t unless a column of b named name, of length l, has b.N
+// rows.
+func checkLen(t testing.TB, b *Batch, name string, l int) {
+	t.Helper()
+	if l != b.N {
+		t.Fatalf("%s has length %d, batch N = %d", name, l, b.N)
+	}
 }
 
 // setIDs sets rows[i].ID from ids (entry i).
@@ -92,11 +95,7 @@ func setIDs(t testing.TB, rows []row, ids *IDs) {
 func rowsNoID(t testing.TB, b *Batch) []row {
 	t.Helper()
 	n := b.N
-	check := func(name string, l int) {
-		if l != n {
-			t.Fatalf("%s has length %d, batch N = %d", name, l, n)
-		}
-	}
+	check := func(name string, l int) { t.Helper(); checkLen(t, b, name, l) }
 	check("Author", len(b.Author))
 	check("AuthorValid", len(b.AuthorValid))
 	check("Created", len(b.Created))
