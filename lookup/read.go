@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/corpus-audit/corpus-audit/scan"
 	"hash"
 	"io"
 	"path"
@@ -304,7 +305,7 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 	cols := make([]*leafColumn, len(spec.cols))
 	for i, c := range spec.cols {
 		leaf := sc.Column(indices[i])
-		lc := &leafColumn{pf: pf, col: indices[i], phys: leaf.PhysicalType(), maxDef: leaf.MaxDefinitionLevel()}
+		lc := &leafColumn{pf: pf, ra: ra, col: indices[i], phys: leaf.PhysicalType(), maxDef: leaf.MaxDefinitionLevel()}
 		if lc.phys == parquet.Types.Int96 {
 			if c.kind != kindTime {
 				return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
@@ -377,6 +378,8 @@ type leafColumn struct {
 	unit   arrow.TimeUnit
 	maxDef int16 // definition level of a non-null value
 	rg     int   // next row group to open
+	ra     *lake.ReaderAt
+	crcBuf []byte // a column chunk's bytes, to verify its page checksums
 	cr     file.ColumnChunkReader
 	left   int64 // rows of the open row group not read yet
 	i64    []int64
@@ -513,6 +516,9 @@ func (r *leafColumn) nextRowGroup() error {
 	}
 	rg := r.pf.RowGroup(r.rg)
 	r.rg++
+	if err := r.checkChecksums(rg); err != nil {
+		return fmt.Errorf("row group %d: %w", r.rg-1, err)
+	}
 	cc, err := rg.Column(r.col)
 	if err != nil {
 		return fmt.Errorf("row group %d: %w", r.rg-1, err)
@@ -523,6 +529,36 @@ func (r *leafColumn) nextRowGroup() error {
 	}
 	return nil
 }
+
+// checkChecksums verifies the page checksums of the column's chunk in rg
+// (Arrow's reader does not): a damaged page of a lookup table must fail
+// the audit, not change a birth date.
+func (r *leafColumn) checkChecksums(rg *file.RowGroupReader) error {
+	md, err := rg.MetaData().ColumnChunk(r.col)
+	if err != nil {
+		return err
+	}
+	start := md.DataPageOffset()
+	if md.HasDictionaryPage() && md.DictionaryPageOffset() > 0 && md.DictionaryPageOffset() < start {
+		start = md.DictionaryPageOffset()
+	}
+	n := md.TotalCompressedSize()
+	if start < 0 || n <= 0 || n > int64(maxChunkBytes) || start > r.ra.Size()-n {
+		return nil // Arrow's reader judges impossible offsets itself
+	}
+	if cap(r.crcBuf) < int(n) {
+		r.crcBuf = make([]byte, n)
+	}
+	buf := r.crcBuf[:n]
+	if _, err := r.ra.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("reading the column chunk: %w", err)
+	}
+	return scan.CheckPageChecksums(buf)
+}
+
+// maxChunkBytes bounds the lookup column chunks whose checksums are
+// verified in one read (larger ones are read by Arrow unverified).
+const maxChunkBytes = 1 << 30
 
 // checkChunkDone fails if the open column chunk holds more values than its
 // row group has rows.
