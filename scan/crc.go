@@ -17,27 +17,42 @@ import (
 // the reader to judge (files of old parquet-mr versions leave the
 // dictionary page header out of the chunk's size).
 func CheckPageChecksums(chunk []byte) error {
-	var proto thrift.CompactProtocol
 	for off, page := 0, 0; off < len(chunk); page++ {
-		hl, err := checkThrift(chunk[off:])
+		h, hl, err := readPageHeader(chunk[off:])
 		if err != nil {
-			return nil
-		}
-		var h format.PageHeader
-		if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
 			return nil
 		}
 		size := int(h.CompressedPageSize)
 		if size < 0 || size > len(chunk)-off-hl {
 			return nil
 		}
-		body := chunk[off+hl : off+hl+size]
-		if h.CRC != 0 {
-			if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
-				return fmt.Errorf("page %d (offset %d in the column chunk): checksum mismatch: the header says %08x, the page's bytes give %08x", page, off, uint32(h.CRC), got)
-			}
+		if err := checkCRC(&h, chunk[off+hl:off+hl+size]); err != nil {
+			return fmt.Errorf("page %d (offset %d in the column chunk): %w", page, off, err)
 		}
 		off += hl + size
+	}
+	return nil
+}
+
+// readPageHeader decodes the page header at the start of b and returns it
+// with its length in bytes.
+func readPageHeader(b []byte) (h format.PageHeader, n int, err error) {
+	n, err = checkThrift(b)
+	if err != nil {
+		return h, 0, err
+	}
+	var proto thrift.CompactProtocol
+	err = thrift.NewDecoder(proto.NewReaderFromBytes(b[:n])).Decode(&h)
+	return h, n, err
+}
+
+// checkCRC verifies a page's body against its header's CRC32, if any.
+func checkCRC(h *format.PageHeader, body []byte) error {
+	if h.CRC == 0 {
+		return nil
+	}
+	if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
+		return fmt.Errorf("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(h.CRC), got)
 	}
 	return nil
 }

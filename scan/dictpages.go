@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"slices"
 
 	"github.com/parquet-go/parquet-go/format"
@@ -92,9 +91,9 @@ func (c *dictCursor) errf(row int64, format string, args ...any) error {
 // chunk was not rewritten (walkChunk checked those it rewrote).
 func (c *dictCursor) payload(k int) ([]byte, error) {
 	pg := &c.chunk.pages[k]
-	if !c.f.cols[c.role].rewrite && pg.hdr.CRC != 0 {
-		if got := crc32.ChecksumIEEE(pg.body); got != uint32(pg.hdr.CRC) {
-			return nil, fmt.Errorf("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(pg.hdr.CRC), got)
+	if !c.f.cols[c.role].rewrite {
+		if err := checkCRC(&pg.hdr, pg.body); err != nil {
+			return nil, err
 		}
 	}
 	return c.chunk.payload(k)
@@ -155,32 +154,14 @@ func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
 	if !c.seen {
 		return c.errf(-1, "dictionary-encoded page without a dictionary page")
 	}
-	var defs, vals []byte
-	var nv int
+	defs, vals, nv, err := splitPage(h, data, c.optional)
+	if err != nil {
+		return c.errf(-1, "%v", err)
+	}
 	c.pageNonNull, c.wantNonNull = 0, -1
-	if h.Type == format.DataPage {
-		nv = int(h.DataPageHeader.V.NumValues)
-		vals = data
-		if c.optional {
-			if len(data) < 4 {
-				return c.errf(-1, "definition levels cut short")
-			}
-			l := binary.LittleEndian.Uint32(data)
-			if uint64(l) > uint64(len(data)-4) {
-				return c.errf(-1, "definition levels claim %d bytes, the page has %d", l, len(data)-4)
-			}
-			defs, vals = data[4:4+l], data[4+l:]
-		}
-	} else {
-		v := &h.DataPageHeaderV2.V
-		nv = int(v.NumValues)
-		// walkChunk checked that the levels fit in the page and that
-		// 0 <= NumNulls <= NumValues. Repetition levels of a flat column,
-		// and definition levels of a required one, are skipped, as
-		// parquet-go skips them (some writers wrote them).
-		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
-		defs, vals = data[r:r+d], data[r+d:]
-		c.wantNonNull = int(v.NumValues - v.NumNulls)
+	if h.Type == format.DataPageV2 {
+		// walkChunk checked that 0 <= NumNulls <= NumValues.
+		c.wantNonNull = int(h.DataPageHeaderV2.V.NumValues - h.DataPageHeaderV2.V.NumNulls)
 	}
 	if c.optional {
 		c.defs = rleReader{data: defs, width: 1}
@@ -199,6 +180,37 @@ func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
 	}
 	c.left = nv
 	return nil
+}
+
+// splitPage splits a data page's uncompressed payload into its definition
+// levels (nil for a required column) and its values, and returns its value
+// count. v1 levels are prefixed by their length; v2 levels are not, and
+// repetition levels of a flat column, and definition levels of a required
+// one, are skipped, as parquet-go skips them (some writers wrote them).
+func splitPage(h *format.PageHeader, data []byte, optional bool) (defs, vals []byte, nv int, err error) {
+	if h.Type == format.DataPageV2 {
+		v := &h.DataPageHeaderV2.V
+		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
+		if r < 0 || d < 0 || r+d > len(data) {
+			return nil, nil, 0, fmt.Errorf("levels of %d+%d bytes in a page of %d", r, d, len(data))
+		}
+		if optional {
+			defs = data[r : r+d]
+		}
+		return defs, data[r+d:], int(v.NumValues), nil
+	}
+	nv, vals = int(h.DataPageHeader.V.NumValues), data
+	if optional {
+		if len(data) < 4 {
+			return nil, nil, 0, errors.New("definition levels cut short")
+		}
+		l := binary.LittleEndian.Uint32(data)
+		if uint64(l) > uint64(len(data)-4) {
+			return nil, nil, 0, fmt.Errorf("definition levels claim %d bytes, the page has %d", l, len(data)-4)
+		}
+		defs, vals = data[4:4+l], data[4+l:]
+	}
+	return defs, vals, nv, nil
 }
 
 // readDictionary interns a PLAIN BYTE_ARRAY dictionary page.
@@ -424,35 +436,21 @@ func checkRuns(data []byte, width int, limit int) error {
 // (optional columns; RLE levels) and, when its values are dictionary
 // indexes, to those. data is the page's uncompressed payload.
 func checkPageRuns(h *format.PageHeader, data []byte, optional bool) error {
-	var defs, vals []byte
-	var nv int
 	var enc format.Encoding
 	switch h.Type {
 	case format.DataPage:
-		v := &h.DataPageHeader.V
-		nv, enc, vals = int(v.NumValues), v.Encoding, data
-		if optional {
-			if v.DefinitionLevelEncoding != format.RLE || len(data) < 4 {
-				return nil
-			}
-			l := binary.LittleEndian.Uint32(data)
-			if uint64(l) > uint64(len(data)-4) {
-				return nil
-			}
-			defs, vals = data[4:4+l], data[4+l:]
+		if optional && h.DataPageHeader.V.DefinitionLevelEncoding != format.RLE {
+			return nil // BIT_PACKED levels: not runs
 		}
+		enc = h.DataPageHeader.V.Encoding
 	case format.DataPageV2:
-		v := &h.DataPageHeaderV2.V
-		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
-		if r+d > len(data) {
-			return nil
-		}
-		nv, enc, vals = int(v.NumValues), v.Encoding, data[r+d:]
-		if optional {
-			defs = data[r : r+d] // a required column's are skipped unread
-		}
+		enc = h.DataPageHeaderV2.V.Encoding
 	default:
 		return nil
+	}
+	defs, vals, nv, err := splitPage(h, data, optional)
+	if err != nil {
+		return nil // the decoder reports it
 	}
 	if err := checkRuns(defs, 1, nv); err != nil {
 		return fmt.Errorf("definition levels: %w", err)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"slices"
@@ -236,12 +235,7 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 		}
 	}
 	if want == 0 {
-		for role := range sc.pages {
-			if sc.pages[role] != nil {
-				sc.pages[role].Close()
-				sc.pages[role] = nil
-			}
-		}
+		f.closePages(sc)
 		sc.streaming, sc.lazyHeld = false, true
 		return 0, nil
 	}
@@ -749,12 +743,8 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		bad := func(format string, args ...any) error {
 			return f.errf(role, rg, -1, "page %d (offset %d in the column chunk): %s", page, off, fmt.Sprintf(format, args...))
 		}
-		hl, err := checkThrift(chunk[off:])
+		h, hl, err := readPageHeader(chunk[off:])
 		if err != nil {
-			return bad("header: %v", err)
-		}
-		var h format.PageHeader
-		if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
 			return bad("header: %v", err)
 		}
 		left := len(chunk) - off - hl
@@ -818,10 +808,8 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 			continue
 		}
 
-		if h.CRC != 0 {
-			if got := crc32.ChecksumIEEE(body); got != uint32(h.CRC) {
-				return bad("checksum mismatch: the header says %08x, the page's bytes give %08x", uint32(h.CRC), got)
-			}
+		if err := checkCRC(&h, body); err != nil {
+			return bad("%v", err)
 		}
 		size := int(h.UncompressedPageSize)
 		if !compressed {
