@@ -121,22 +121,26 @@ func TestAuditSQLMatchesTruth(t *testing.T) {
 			p := tinyParams()
 			tt.edit(&p)
 			l := tinyLake(t, p)
-			out := filepath.Join(t.TempDir(), "duck.parquet")
-			rep, err := duckdbAudit(context.Background(), inputs(t, l, out))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.RowsOut == 0 {
-				t.Fatal("the DuckDB audit flagged no rows; the lake has planted leaks")
-			}
-			cmp, err := compareFindings(context.Background(), "duckdb vs truth", toolDuckDB, findingsSelect(out), "truth", truthSelect(l.Truth), 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !cmp.Equal || cmp.RowsA != rep.RowsOut {
-				var b strings.Builder
-				cmp.print(&b)
-				t.Fatalf("DuckDB audit (%d rows written) differs from the truth:\n%s", rep.RowsOut, b.String())
+			for _, objected := range []string{ObjectedSemiJoin, ObjectedLeftJoin} {
+				out := filepath.Join(t.TempDir(), "duck.parquet")
+				in := inputs(t, l, out)
+				in.Objected = objected
+				rep, err := duckdbAudit(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.RowsOut == 0 {
+					t.Fatalf("objected as %s: the DuckDB audit flagged no rows; the lake has planted leaks", objected)
+				}
+				cmp, err := compareFindings(context.Background(), "duckdb vs truth", toolDuckDB, findingsSelect(out), "truth", truthSelect(l.Truth), 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !cmp.Equal || cmp.RowsA != rep.RowsOut {
+					var b strings.Builder
+					cmp.print(&b)
+					t.Fatalf("DuckDB audit, objected as %s (%d rows written), differs from the truth:\n%s", objected, rep.RowsOut, b.String())
+				}
 			}
 		})
 	}
@@ -478,6 +482,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"-runs", "0"}, false},
 		{[]string{"-only", "spark"}, false},
 		{[]string{"extra"}, false},
+		{[]string{"-duckdb-objected", "hash-join"}, false},
+		{[]string{"-duckdb-objected", "left-join", "-rows", "100000000", "-accounts", "400000000"}, true},
 		{[]string{"-only", "duckdb", "-rows", "100000000", "-accounts", "400000000"}, true},
 	} {
 		c, err := parseFlags(tt.args, &bytes.Buffer{})
@@ -487,5 +493,32 @@ func TestFlags(t *testing.T) {
 		if tt.ok && (c.Lake.Rows != 100_000_000 || c.Lake.Accounts != 400_000_000 || c.Lake.Files != 10) {
 			t.Errorf("parseFlags(%q): lake %+v", tt.args, c.Lake)
 		}
+	}
+}
+
+// TestAuditSQLObjectedForm: an unknown form of the objected test is
+// refused, not silently run as the default.
+func TestAuditSQLObjectedForm(t *testing.T) {
+	dir := t.TempDir()
+	in := AuditInputs{Corpus: dir, Ages: dir + "/a.csv", Objections: dir + "/o.csv", Links: dir + "/l.csv", Out: dir + "/out.parquet"}
+	for _, f := range []string{in.Ages, in.Objections, in.Links} {
+		if err := os.WriteFile(f, []byte("account_id\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for form, want := range map[string]string{
+		"":               "c.author_id IN (SELECT account_id FROM objected)",
+		ObjectedSemiJoin: "c.author_id IN (SELECT account_id FROM objected)",
+		ObjectedLeftJoin: "LEFT JOIN objected o ON o.account_id = c.author_id",
+	} {
+		in.Objected = form
+		q, err := AuditSQL(in)
+		if err != nil || !strings.Contains(q, want) {
+			t.Errorf("objected %q: err %v, query without %q", form, err, want)
+		}
+	}
+	in.Objected = "hash-join"
+	if _, err := AuditSQL(in); err == nil {
+		t.Error("objected \"hash-join\": no error")
 	}
 }

@@ -44,6 +44,7 @@ func duckdbChild(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&in.Snapshot, "snapshot", "", "snapshot name")
 	fs.StringVar(&at, "snapshot-at", "", "snapshot instant, RFC 3339")
 	fs.StringVar(&in.Out, "out", "", "findings Parquet file")
+	fs.StringVar(&in.Objected, "objected", ObjectedSemiJoin, "how the query tests the objected set: "+ObjectedSemiJoin+" or "+ObjectedLeftJoin)
 	explain := fs.Bool("explain", false, "print the query and DuckDB's EXPLAIN ANALYZE profile to stderr instead of a report")
 	if err := fs.Parse(args); err != nil {
 		return 2
