@@ -23,6 +23,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/metadata"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/corpus-audit/corpus-audit/lake"
@@ -115,6 +116,9 @@ type tableFile struct {
 	obj     lake.Object
 	uri     string
 	parquet bool
+	// meta is the footer estimateRows read, so that readParquet need not
+	// read it again; nil if it was not read or did not parse.
+	meta *metadata.FileMetaData
 }
 
 // listTable lists the files a location names, skipping names that start
@@ -162,10 +166,12 @@ func readTable(ctx context.Context, loc lake.Location, spec tableSpec, fn func(*
 // estimateRows estimates how many rows files hold: for Parquet files from
 // their footers (at most 64 rows a byte, in case a footer is corrupt), for
 // CSV files by size (16 bytes a row). It is only used to size buffers, and
-// ignores errors: reading the files reports them.
+// ignores errors: reading the files reports them. It keeps each footer it
+// parsed in its tableFile for readFiles.
 func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int64 {
 	var n int64
-	for _, f := range files {
+	for i := range files {
+		f := &files[i]
 		if !f.parquet {
 			n += f.obj.Attrs.Size / 16
 			continue
@@ -179,6 +185,7 @@ func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int
 			}
 			defer pf.Close()
 			n += min(max(pf.NumRows(), 0), 64*f.obj.Attrs.Size)
+			f.meta = pf.MetaData()
 		}()
 	}
 	return n
@@ -203,7 +210,7 @@ func readFiles(ctx context.Context, loc lake.Location, files []tableFile, spec t
 			h = sha256.New()
 		}
 		if f.parquet {
-			in.Rows, err = readParquet(ctx, f.uri, ra, spec, fn)
+			in.Rows, err = readParquet(ctx, f.uri, ra, f.meta, spec, fn)
 			if err == nil && h != nil {
 				err = hashAll(h, ra)
 			}
@@ -238,8 +245,9 @@ func recoverInto(err *error, uri string) {
 var parquetMagic = []byte("PAR1")
 
 // readParquet reads the spec's columns of one Parquet file in record
-// batches and returns its row count.
-func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableSpec, fn func(*batch) error) (rows int64, err error) {
+// batches and returns its row count. meta, if not nil, is the file's
+// footer, already read through ra.
+func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metadata.FileMetaData, spec tableSpec, fn func(*batch) error) (rows int64, err error) {
 	defer recoverInto(&err, uri)
 	size := ra.Size()
 	if size < 12 {
@@ -263,7 +271,11 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, spec tableS
 	props := parquet.NewReaderProperties(mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetBufSize
-	pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, size), file.WithReadProps(props))
+	opts := []file.ReadOption{file.WithReadProps(props)}
+	if meta != nil {
+		opts = append(opts, file.WithMetadata(meta))
+	}
+	pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, size), opts...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading Parquet footer: %w", uri, err)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -360,7 +362,7 @@ func TestFileChangedWhileReading(t *testing.T) {
 	}
 	writeParquet(t, dir+"/a.parquet", 0, agesCols([]any{int64(1), int64(2)}, []any{"2000-01-01", nil}))
 	ra := lake.NewReaderAt(context.Background(), loc.Bucket, objs[0].Key, objs[0].Attrs)
-	_, err = readParquet(context.Background(), loc.URI(objs[0].Key), ra, agesSpec, func(*batch) error { return nil })
+	_, err = readParquet(context.Background(), loc.URI(objs[0].Key), ra, nil, agesSpec, func(*batch) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("err = %v, want object changed", err)
 	}
@@ -385,6 +387,60 @@ func TestSharedBadData(t *testing.T) {
 			_, _, err := Build(context.Background(), tb, testOptions())
 			if err == nil || !strings.Contains(err.Error(), e.Name()) {
 				t.Errorf("%s: err = %v", e.Name(), err)
+			}
+		}
+	}
+}
+
+// footerCounter is a Bucket that counts, per key, the reads covering the
+// 4-byte footer length that precedes the closing PAR1 magic.
+type footerCounter struct {
+	lake.Bucket
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (b *footerCounter) GetRange(ctx context.Context, key string, off, length int64, etag string) (io.ReadCloser, error) {
+	a, err := b.Bucket.Attributes(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if at := a.Size - 8; off <= at && at < off+length {
+		b.mu.Lock()
+		b.reads[key]++
+		b.mu.Unlock()
+	}
+	return b.Bucket.GetRange(ctx, key, off, length, etag)
+}
+
+// TestFooterReadOnce: the build sizes its buffers from the ages' and
+// links' footers, then reads the same files; each footer is read once.
+func TestFooterReadOnce(t *testing.T) {
+	dir := t.TempDir()
+	writeParquet(t, dir+"/ages/a.parquet", 0, agesCols([]any{int64(1), int64(2)}, []any{"2000-01-01", "2010-05-05"}))
+	writeParquet(t, dir+"/ages/b.parquet", 0, agesCols([]any{int64(3)}, []any{"1990-01-01"}))
+	writeParquet(t, dir+"/objections/o.parquet", 0, objCols([]any{int64(3)}, []any{"2026-01-01T00:00:00Z"}, []any{nil}))
+	writeParquet(t, dir+"/links/l.parquet", 0, linkCols([]any{int64(1), int64(3)}, []any{int64(9), int64(9)}))
+	counter := func(sub string) (lake.Location, *footerCounter) {
+		l := open(t, dir+"/"+sub)
+		c := &footerCounter{Bucket: l.Bucket, reads: map[string]int{}}
+		l.Bucket = c
+		return l, c
+	}
+	ages, ca := counter("ages")
+	objs, co := counter("objections")
+	links, cl := counter("links")
+	ix := mustBuild(t, Tables{Ages: ages, Objections: objs, Links: &links}, testOptions())
+	if f := ix.Facts(1); !f.Objected || !f.BirthKnown {
+		t.Fatalf("account 1: %+v, want objected through centre 9 and a birth date", f)
+	}
+	for name, c := range map[string]*footerCounter{"ages": ca, "objections": co, "links": cl} {
+		if len(c.reads) == 0 {
+			t.Errorf("%s: no footer read seen: the counter does not see the reads", name)
+		}
+		for key, n := range c.reads {
+			if n != 1 {
+				t.Errorf("%s: footer of %s read %d times, want once", name, key, n)
 			}
 		}
 	}
