@@ -100,10 +100,13 @@ func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context
 	// The output takes the config file's S3 settings too (server-side
 	// encryption above all: findings hold personal data). A config that
 	// cannot be read fails the audit below, which says so in the summary.
+	// The file is read once: the audit applies and records the same bytes.
+	r := &run{o: o, sum: &sum}
 	outS3 := o.S3
 	if o.ConfigPath != "" {
-		if cfg, _, err := loadConfig(ctx, o.ConfigPath, o.S3); err == nil {
-			outS3 = mergeS3(cfg.S3Options(), o.S3)
+		r.cfg, r.cfgInput, r.cfgErr = loadConfig(ctx, o.ConfigPath, o.S3)
+		if r.cfgErr == nil {
+			outS3 = mergeS3(r.cfg.S3Options(), o.S3)
 		}
 	}
 	out, err := lake.Open(ctx, o.Out, outS3)
@@ -111,8 +114,8 @@ func runWith(ctx context.Context, o RunOptions, audit func(*run, context.Context
 		return sum, fmt.Errorf("output %s: %w", o.Out, err)
 	}
 	defer out.Bucket.Close()
+	r.out = out
 
-	r := &run{o: o, out: out, sum: &sum}
 	err = audit(r, ctx)
 	sum.Run.Finished = o.Now().UTC()
 	// Outputs are written even when the context was cancelled (SIGTERM):
@@ -178,6 +181,11 @@ type run struct {
 	o   RunOptions
 	out lake.Location
 	sum *schema.Summary
+	// The config file (o.ConfigPath) as runWith read it, or the error
+	// reading it; the audit reports that error.
+	cfg      config.Config
+	cfgInput *schema.InputFile
+	cfgErr   error
 }
 
 func (r *run) audit(ctx context.Context) (err error) {
@@ -193,9 +201,9 @@ func (r *run) audit(ctx context.Context) (err error) {
 		}
 	}
 
-	cfg, cfgInput, err := loadConfig(ctx, o.ConfigPath, o.S3)
-	if err != nil {
-		return err
+	cfg, cfgInput := r.cfg, r.cfgInput
+	if r.cfgErr != nil {
+		return r.cfgErr
 	}
 	s3o := mergeS3(cfg.S3Options(), o.S3)
 	pol, err := cfg.PolicyValue()
