@@ -64,10 +64,13 @@ func TestTuneGC(t *testing.T) {
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTuneGC$")
 		cmd.Env = append(os.Environ(), "CORPUS_AUDIT_TEST_TUNEGC=1")
-		cmd.Env = append(filterEnv(cmd.Env, "GOGC=", "GOMEMLIMIT="), tt.env...)
-		out, err := cmd.CombinedOutput()
+		// GODEBUG settings such as gctrace make the runtime print too.
+		cmd.Env = append(filterEnv(cmd.Env, "GOGC=", "GOMEMLIMIT=", "GODEBUG="), tt.env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("%v: child: %v\n%s", tt.env, err, out)
+			t.Fatalf("%v: child: %v\n%s%s", tt.env, err, out, stderr.Bytes())
 		}
 		var gogc, floor int
 		var heap uint64
