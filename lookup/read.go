@@ -196,7 +196,9 @@ func readFiles(ctx context.Context, loc lake.Location, files []tableFile, spec t
 	var err error
 	_, local := loc.Bucket.(*lake.Local)
 	var out []schema.InputFile
-	for _, f := range files {
+	for i := range files {
+		f := files[i]
+		files[i].meta = nil // held by f only while this file is read
 		in := schema.InputFile{
 			Role:      spec.role,
 			Path:      f.uri,
