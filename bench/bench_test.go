@@ -484,6 +484,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"extra"}, false},
 		{[]string{"-duckdb-objected", "hash-join"}, false},
 		{[]string{"-duckdb-objected", "left-join", "-rows", "100000000", "-accounts", "400000000"}, true},
+		{[]string{"-duckdb-objected", "left-join", "-only", "corpus-audit"}, false},
 		{[]string{"-only", "duckdb", "-rows", "100000000", "-accounts", "400000000"}, true},
 	} {
 		c, err := parseFlags(tt.args, &bytes.Buffer{})
@@ -492,6 +493,24 @@ func TestFlags(t *testing.T) {
 		}
 		if tt.ok && (c.Lake.Rows != 100_000_000 || c.Lake.Accounts != 400_000_000 || c.Lake.Files != 10) {
 			t.Errorf("parseFlags(%q): lake %+v", tt.args, c.Lake)
+		}
+	}
+}
+
+// TestResultsDefault: a bench against the left-join form does not
+// overwrite the baseline's results file unless told to.
+func TestResultsDefault(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "latest.json"},
+		{[]string{"-duckdb-objected", "left-join"}, "duckdb-left-join.json"},
+		{[]string{"-duckdb-objected", "left-join", "-results", "x.json"}, "x.json"},
+	} {
+		c, err := parseFlags(tt.args, &bytes.Buffer{})
+		if err != nil || filepath.Base(c.Results) != tt.want {
+			t.Errorf("parseFlags(%q): results %q, err %v; want %s", tt.args, c.Results, err, tt.want)
 		}
 	}
 }

@@ -109,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Lakegen, "lakegen", "", "lakegen binary (default <root>/bin/lakegen)")
 	fs.StringVar(&c.CorpusAudit, "corpus-audit", "", "corpus-audit binary (default <root>/bin/corpus-audit)")
 	fs.StringVar(&c.Cache, "cache", "", "folder of cached lakes and run outputs (default <root>/bench/cache)")
-	fs.StringVar(&c.Results, "results", "", "JSON results file (default <root>/bench/results/latest.json; \"-\" for none)")
+	fs.StringVar(&c.Results, "results", "", "JSON results file (default <root>/bench/results/latest.json, or duckdb-left-join.json with -duckdb-objected left-join; \"-\" for none)")
 	fs.StringVar(&c.Only, "only", "", "run one tool only: corpus-audit or duckdb (no cross-check then)")
 	fs.Var((*listFlag)(&c.AuditFlags), "audit-flag", "extra argument for `corpus-audit run` (repeatable), e.g. -audit-flag=--workers=2")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the run outputs (findings) under the cache folder")
@@ -135,6 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	default:
 		return c, fmt.Errorf("-only %q: want corpus-audit or duckdb", c.Only)
 	}
+	if c.DuckDBObjected != ObjectedSemiJoin && c.Only == toolAudit {
+		return c, fmt.Errorf("-duckdb-objected %s: -only %s runs no DuckDB audit", c.DuckDBObjected, toolAudit)
+	}
 	if c.Root == "" {
 		c.Root = "."
 		if !exists(filepath.Join("bench", "go.mod")) && exists(filepath.Join("..", "bench", "go.mod")) {
@@ -149,7 +152,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	def(&c.Lakegen, "bin", "lakegen")
 	def(&c.CorpusAudit, "bin", "corpus-audit")
 	def(&c.Cache, "bench", "cache")
-	def(&c.Results, "bench", "results", "latest.json")
+	// latest.json holds the baseline's figures; the other form's go beside.
+	if c.DuckDBObjected == ObjectedSemiJoin {
+		def(&c.Results, "bench", "results", "latest.json")
+	} else {
+		def(&c.Results, "bench", "results", "duckdb-"+c.DuckDBObjected+".json")
+	}
 	return c, nil
 }
 
