@@ -4,24 +4,37 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go/format"
 )
 
-// TestCheckPageChecksums: a chunk of pages with checksums passes; a
-// changed byte in a page body is named; a chunk cut short is not an error
-// (CheckPageChecksums checks checksums only).
-func TestCheckPageChecksums(t *testing.T) {
-	data := validFile(t) // parquet-go: every page carries a CRC
-	start, n := chunkOf(t, data, 0, "author_id")
-	chunk := data[start : start+n]
-	if err := CheckPageChecksums(chunk); err != nil {
-		t.Fatalf("intact chunk: %v", err)
-	}
-	bad := bytes.Clone(chunk)
-	bad[len(bad)-1] ^= 1
-	if err := CheckPageChecksums(bad); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Fatalf("changed byte: %v, want a checksum mismatch", err)
-	}
-	if err := CheckPageChecksums(chunk[:len(chunk)-3]); err != nil {
-		t.Fatalf("chunk cut short: %v, want no error", err)
+// TestCheckColumnChunkRealFile: the int64 chunks of a file written by
+// parquet-go (optional columns, dictionary and PLAIN pages, Snappy, a CRC
+// on every page) pass CheckColumnChunk; a changed byte in a page body is
+// named as a checksum mismatch, and a chunk cut short is an error.
+func TestCheckColumnChunkRealFile(t *testing.T) {
+	data := validFile(t)
+	m, _ := footerOf(t, data)
+	for _, name := range []string{"author_id", "created_at"} {
+		for rg := range m.RowGroups {
+			md := &m.RowGroups[rg].Columns[leafIndex(t, data, name)].MetaData
+			spec := ChunkSpec{Codec: md.Codec, Type: md.Type, Optional: true, Rows: m.RowGroups[rg].NumRows}
+			if md.Type != format.Int64 {
+				t.Fatalf("%s: type %s, want INT64", name, md.Type)
+			}
+			start, n := chunkOf(t, data, rg, name)
+			chunk := data[start : start+n]
+			if err := CheckColumnChunk(chunk, spec); err != nil {
+				t.Fatalf("%s, row group %d, intact: %v", name, rg, err)
+			}
+			bad := bytes.Clone(chunk)
+			bad[len(bad)-1] ^= 1
+			if err := CheckColumnChunk(bad, spec); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+				t.Fatalf("%s, row group %d, changed byte: %v, want a checksum mismatch", name, rg, err)
+			}
+			if err := CheckColumnChunk(chunk[:len(chunk)-3], spec); err == nil || !strings.Contains(err.Error(), "column chunk has") {
+				t.Fatalf("%s, row group %d, cut short: %v, want an error", name, rg, err)
+			}
+		}
 	}
 }

@@ -291,6 +291,10 @@ type rleReader struct {
 	value  uint32 // its value
 	packed int    // values left in the current bit-packed run
 	bit    int    // bit offset of the next packed value in data
+
+	// strict refuses empty runs, which parquet-go skips but Arrow's
+	// decoder stops at (CheckColumnChunk).
+	strict bool
 }
 
 var errRLEShort = errors.New("runs end before the page's values do")
@@ -332,6 +336,9 @@ func (r *rleReader) nextRun() error {
 		return errRLEShort
 	}
 	r.data = r.data[n:]
+	if h>>1 == 0 && r.strict {
+		return errors.New("an empty run")
+	}
 	if h&1 == 0 {
 		// An empty run (count 0) is skipped, as parquet-go skips it.
 		count := h >> 1
