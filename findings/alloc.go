@@ -13,8 +13,8 @@ import (
 // zeroed when handed out, as Go's allocator's are, and 64-byte aligned.
 //
 // It is for the Writer only: Arrow's column chunk readers free page
-// buffers they still read from (the lookup tables came out wrong when
-// read through it), and TestPooledWriterSameBytes checks that the
+// buffers they still read from (the lookup tables, which Arrow read then,
+// came out wrong when read through it), and TestPooledWriterSameBytes checks that the
 // Writer's output is the same with Go's allocator.
 //
 // Buffers are kept by power-of-two capacity, at most poolKeep of each and

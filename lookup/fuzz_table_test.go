@@ -3,8 +3,10 @@ package lookup
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,9 @@ import (
 	"github.com/corpus-audit/corpus-audit/lake"
 	pgo "github.com/parquet-go/parquet-go"
 )
+
+// fuzzHang is how long FuzzReadTable gives one input.
+const fuzzHang = 20 * time.Second
 
 // FuzzReadTable feeds arbitrary bytes to the lookup's Parquet table reader
 // as an ages, an objections and a links table: each must give its rows or
@@ -57,6 +62,19 @@ func FuzzReadTable(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang is a failure: the fuzzer does not time inputs out itself.
+		// Panicking off the test's goroutine ends the worker, and the
+		// fuzzer keeps the input.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(fuzzHang):
+				buf := make([]byte, 1<<20)
+				panic(fmt.Sprintf("input of %d bytes still being read after %v:\n%s", len(data), fuzzHang, buf[:runtime.Stack(buf, true)]))
+			}
+		}()
 		p := filepath.Join(t.TempDir(), "table.parquet")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)

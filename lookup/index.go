@@ -1,6 +1,8 @@
 // Package lookup reads the ages, objections and account-link tables (Parquet
-// or CSV, through the lake abstraction, with Apache Arrow) and builds the
-// compact in-memory Index the corpus scan probes once per row.
+// or CSV, through the lake abstraction: Apache Arrow reads Parquet footers
+// and schemas and parses CSV, scan.ChunkReader decodes and checks Parquet
+// pages) and builds the compact in-memory Index the corpus scan probes
+// once per row.
 //
 // Build resolves everything that does not depend on the corpus row before
 // the scan: the most recent birth date of every account, which accounts can

@@ -33,10 +33,9 @@ import (
 
 // Reading tunables.
 const (
-	batchRows      = 64 << 10 // rows per record batch
-	parquetBufSize = 4 << 20  // buffered-stream size for Parquet column chunks
-	csvBufSize     = 4 << 20  // read size for CSV files
-	hashBufSize    = 4 << 20  // read size when hashing a file
+	batchRows   = 64 << 10 // rows per record batch
+	csvBufSize  = 4 << 20  // read size for CSV files
+	hashBufSize = 4 << 20  // read size when hashing a file
 )
 
 // kind is the type a table column is read as.
@@ -272,8 +271,6 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 
 	mem := memory.NewGoAllocator()
 	props := parquet.NewReaderProperties(mem)
-	props.BufferedStreamEnabled = true
-	props.BufferSize = parquetBufSize
 	opts := []file.ReadOption{file.WithReadProps(props)}
 	if meta != nil {
 		opts = append(opts, file.WithMetadata(meta))
@@ -347,10 +344,10 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 		cols[i] = lc
 	}
 
-	// The columns are read with Arrow's column chunk readers, in batches of
-	// batchRows rows, each column stepping through the row groups on its
-	// own: no Arrow arrays are built, and nothing runs on goroutines of
-	// Arrow's (a panic in its decoder is recovered here, see recoverInto).
+	// The columns are read in batches of batchRows rows, each column
+	// stepping through the row groups on its own (leafColumn): no Arrow
+	// arrays are built, and nothing runs on goroutines of Arrow's (a panic
+	// in its metadata code is recovered here, see recoverInto).
 	b := &batch{cols: make([]column, len(spec.cols))}
 	total := md.NumRows
 	if total < 0 {
@@ -381,11 +378,15 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 }
 
 // leafColumn reads one column of a Parquet file, row group after row
-// group, in step with the file's other columns, with Arrow's low-level
-// column chunk readers: INT64 (ids, timestamps), INT32 (ids, dates) and
-// INT96 (timestamps, converted here rather than through int64
-// nanoseconds so that the whole range of years 1..9999 is kept and
-// malformed values are refused).
+// group, in step with the file's other columns: INT64 (ids, timestamps),
+// INT32 (ids, dates) and INT96 (timestamps, converted here rather than
+// through int64 nanoseconds so that the whole range of years 1..9999 is
+// kept and malformed values are refused). Each column chunk is read whole,
+// once, and decoded by scan.ChunkReader, which checks every page before
+// it decodes it: Arrow's column chunk readers, used before, verify no
+// page checksums, so a damaged page of a lookup table could change a
+// birth date, and spin forever in ReadBatch on a page whose levels or
+// values decode short (found by FuzzReadTable).
 type leafColumn struct {
 	pf     *file.Reader
 	col    int          // leaf index
@@ -394,13 +395,13 @@ type leafColumn struct {
 	maxDef int16 // definition level of a non-null value
 	rg     int   // next row group to open
 	ra     *lake.ReaderAt
-	crcBuf []byte // a column chunk's bytes, to verify its page checksums
-	cr     file.ColumnChunkReader
+	open   bool   // a row group's chunk is open in cr
+	buf    []byte // the open column chunk's bytes
+	cr     scan.ChunkReader
 	left   int64 // rows of the open row group not read yet
-	i64    []int64
-	i32    []int32
-	i96    []parquet.Int96
-	defs   []int16
+	ints   []int64
+	i96    [][12]byte
+	valid  []bool
 }
 
 // read reads the next n rows into dst as c's kind (and validity, if c is
@@ -414,53 +415,29 @@ func (r *leafColumn) read(dst *column, c colSpec, n int) error {
 			}
 		}
 		want := int(min(int64(n-done), r.left))
-		if cap(r.defs) < want {
-			r.defs = make([]int16, want)
+		if cap(r.valid) < want {
+			r.valid = make([]bool, want)
 		}
-		defs := r.defs[:want]
-		if r.maxDef == 0 {
-			defs = nil
-		}
-		var (
-			total int64
-			nvals int
-			err   error
-		)
-		switch cr := r.cr.(type) {
-		case *file.Int64ColumnChunkReader:
-			if cap(r.i64) < want {
-				r.i64 = make([]int64, want)
-			}
-			total, nvals, err = cr.ReadBatch(int64(want), r.i64[:want], defs, nil)
-		case *file.Int32ColumnChunkReader:
-			if cap(r.i32) < want {
-				r.i32 = make([]int32, want)
-			}
-			total, nvals, err = cr.ReadBatch(int64(want), r.i32[:want], defs, nil)
-		case *file.Int96ColumnChunkReader:
+		valid := r.valid[:want]
+		var ints []int64
+		var i96 [][12]byte
+		if r.phys == parquet.Types.Int96 {
 			if cap(r.i96) < want {
-				r.i96 = make([]parquet.Int96, want)
+				r.i96 = make([][12]byte, want)
 			}
-			total, nvals, err = cr.ReadBatch(int64(want), r.i96[:want], defs, nil)
-		default:
-			return fmt.Errorf("row group %d: unexpected column reader %T", r.rg-1, cr)
+			i96 = r.i96[:want]
+		} else {
+			if cap(r.ints) < want {
+				r.ints = make([]int64, want)
+			}
+			ints = r.ints[:want]
 		}
-		if err == nil {
-			err = r.cr.Err()
+		if err := r.cr.Read(ints, i96, valid); err != nil {
+			return fmt.Errorf("row group %d: %w", r.rg-1, err)
 		}
-		if err != nil {
-			return fmt.Errorf("row group %d: reading values: %w", r.rg-1, err)
-		}
-		if total == 0 {
-			return fmt.Errorf("row group %d: column chunk ends %d rows before the row group does", r.rg-1, r.left)
-		}
-		if defs == nil && int64(nvals) != total {
-			return fmt.Errorf("row group %d: read %d values for %d rows of a required column", r.rg-1, nvals, total)
-		}
-		v := 0
-		for j := 0; j < int(total); j++ {
+		for j, ok := range valid {
 			row := done + j
-			if defs != nil && defs[j] < r.maxDef {
+			if !ok {
 				if !c.nullable {
 					return rowErr{row, "null value"}
 				}
@@ -475,46 +452,35 @@ func (r *leafColumn) read(dst *column, c colSpec, n int) error {
 				}
 				continue
 			}
-			if v >= nvals {
-				return fmt.Errorf("row group %d: fewer values than non-null definition levels", r.rg-1)
-			}
-			if err := r.convert(dst, c, v, row); err != nil {
+			if err := r.convert(dst, c, j, row); err != nil {
 				return err
 			}
-			v++
 			if c.nullable {
 				dst.valid = append(dst.valid, true)
 			}
 		}
-		if v != nvals {
-			return fmt.Errorf("row group %d: more values than non-null definition levels", r.rg-1)
-		}
-		done += int(total)
-		r.left -= total
+		done += want
+		r.left -= int64(want)
 	}
 	return nil
 }
 
-// convert appends value v of the last batch read to dst.
+// convert appends value v of the last read to dst.
 func (r *leafColumn) convert(dst *column, c colSpec, v, row int) error {
 	switch c.kind {
 	case kindID:
-		if r.phys == parquet.Types.Int32 {
-			dst.ids = append(dst.ids, int64(r.i32[v]))
-		} else {
-			dst.ids = append(dst.ids, r.i64[v])
-		}
+		dst.ids = append(dst.ids, r.ints[v])
 	case kindDate:
-		dst.dates = append(dst.dates, r.i32[v])
+		dst.dates = append(dst.dates, int32(r.ints[v]))
 	case kindTime:
 		if r.phys == parquet.Types.Int96 {
-			t, ok := int96Time(r.i96[v])
+			t, ok := int96Time(parquet.Int96(r.i96[v]))
 			if !ok {
-				return rowErr{row, "INT96 timestamp out of range: " + int96String(r.i96[v])}
+				return rowErr{row, "INT96 timestamp out of range: " + int96String(parquet.Int96(r.i96[v]))}
 			}
 			dst.times = append(dst.times, t)
 		} else {
-			dst.times = append(dst.times, timeOf(r.i64[v], r.unit))
+			dst.times = append(dst.times, timeOf(r.ints[v], r.unit))
 		}
 	}
 	return nil
@@ -531,26 +497,21 @@ func (r *leafColumn) nextRowGroup() error {
 	}
 	rg := r.pf.RowGroup(r.rg)
 	r.rg++
-	if err := r.checkPages(rg); err != nil {
-		return fmt.Errorf("row group %d: %w", r.rg-1, err)
-	}
-	cc, err := rg.Column(r.col)
-	if err != nil {
-		return fmt.Errorf("row group %d: %w", r.rg-1, err)
-	}
-	r.cr, r.left = cc, rg.NumRows()
+	r.left = rg.NumRows()
 	if r.left < 0 {
 		return fmt.Errorf("row group %d: negative row count %d", r.rg-1, r.left)
+	}
+	if r.left == 0 {
+		return nil // an empty row group: nothing to read (finish checks none has rows)
+	}
+	if err := r.openChunk(rg); err != nil {
+		return fmt.Errorf("row group %d: %w", r.rg-1, err)
 	}
 	return nil
 }
 
-// checkPages verifies the column's chunk in rg page by page before Arrow
-// reads it (scan.CheckColumnChunk): Arrow's reader checks no page
-// checksums, so a damaged page of a lookup table could change a birth
-// date, and its ReadBatch spins forever on a page whose levels or values
-// decode short (found by FuzzReadTable), which would hang a nightly run.
-func (r *leafColumn) checkPages(rg *file.RowGroupReader) error {
+// openChunk reads the column's chunk in rg and starts decoding it.
+func (r *leafColumn) openChunk(rg *file.RowGroupReader) error {
 	md, err := rg.MetaData().ColumnChunk(r.col)
 	if err != nil {
 		return err
@@ -568,40 +529,40 @@ func (r *leafColumn) checkPages(rg *file.RowGroupReader) error {
 	}
 	// Files of parquet-mr before 1.2.9 leave the dictionary page header
 	// out of the chunk's size: read up to 100 bytes more (as Arrow does);
-	// the check stops at the row group's last value.
+	// the reader stops at the row group's last value.
+	size := n
 	n += min(100, r.ra.Size()-(start+n))
-	if cap(r.crcBuf) < int(n) {
-		r.crcBuf = make([]byte, n)
+	if cap(r.buf) < int(n) {
+		r.buf = make([]byte, n)
 	}
-	buf := r.crcBuf[:n]
+	buf := r.buf[:n]
 	if _, err := r.ra.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading the column chunk: %w", err)
 	}
-	return scan.CheckColumnChunk(buf, scan.ChunkSpec{
+	r.open = true
+	return r.cr.Reset(buf, scan.ChunkSpec{
 		Codec:    format.CompressionCodec(md.Compression()),
 		Type:     format.Type(r.phys),
 		Optional: r.maxDef > 0,
 		Rows:     rg.NumRows(),
+		Size:     size,
 	})
 }
 
-// maxChunkBytes bounds a lookup table's column chunk (checkPages reads it
+// maxChunkBytes bounds a lookup table's column chunk (openChunk reads it
 // whole).
 const maxChunkBytes = 1 << 30
 
 // checkChunkDone fails if the open column chunk holds more values than its
 // row group has rows.
 func (r *leafColumn) checkChunkDone() error {
-	if r.cr == nil {
+	if !r.open {
 		return nil
 	}
-	more := r.cr.HasNext()
-	if err := r.cr.Err(); err != nil {
-		return fmt.Errorf("row group %d: reading values: %w", r.rg-1, err)
+	if err := r.cr.Done(); err != nil {
+		return fmt.Errorf("row group %d: %w", r.rg-1, err)
 	}
-	if more {
-		return fmt.Errorf("row group %d: column chunk holds more values than the row group has rows", r.rg-1)
-	}
+	r.open = false
 	return nil
 }
 

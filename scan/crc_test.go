@@ -8,11 +8,11 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// TestCheckColumnChunkRealFile: the int64 chunks of a file written by
+// TestChunkReaderRealFile: the int64 chunks of a file written by
 // parquet-go (optional columns, dictionary and PLAIN pages, Snappy, a CRC
-// on every page) pass CheckColumnChunk; a changed byte in a page body is
+// on every page) decode with a ChunkReader; a changed byte in a page body is
 // named as a checksum mismatch, and a chunk cut short is an error.
-func TestCheckColumnChunkRealFile(t *testing.T) {
+func TestChunkReaderRealFile(t *testing.T) {
 	data := validFile(t)
 	m, _ := footerOf(t, data)
 	for _, name := range []string{"author_id", "created_at"} {
@@ -24,15 +24,15 @@ func TestCheckColumnChunkRealFile(t *testing.T) {
 			}
 			start, n := chunkOf(t, data, rg, name)
 			chunk := data[start : start+n]
-			if err := CheckColumnChunk(chunk, spec); err != nil {
+			if _, _, err := readChunk(chunk, spec, 1000); err != nil {
 				t.Fatalf("%s, row group %d, intact: %v", name, rg, err)
 			}
 			bad := bytes.Clone(chunk)
 			bad[len(bad)-1] ^= 1
-			if err := CheckColumnChunk(bad, spec); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+			if _, _, err := readChunk(bad, spec, 1000); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
 				t.Fatalf("%s, row group %d, changed byte: %v, want a checksum mismatch", name, rg, err)
 			}
-			if err := CheckColumnChunk(chunk[:len(chunk)-3], spec); err == nil || !strings.Contains(err.Error(), "column chunk has") {
+			if _, _, err := readChunk(chunk[:len(chunk)-3], spec, 1000); err == nil || !strings.Contains(err.Error(), "column chunk has") {
 				t.Fatalf("%s, row group %d, cut short: %v, want an error", name, rg, err)
 			}
 		}

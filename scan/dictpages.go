@@ -293,7 +293,7 @@ type rleReader struct {
 	bit    int    // bit offset of the next packed value in data
 
 	// strict refuses empty runs, which parquet-go skips but Arrow's
-	// decoder stops at (CheckColumnChunk).
+	// decoder stops at (ChunkReader).
 	strict bool
 }
 
