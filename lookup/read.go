@@ -314,10 +314,11 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 	if err != nil {
 		return 0, fmt.Errorf("%s: reading Parquet schema: %w", uri, err)
 	}
+	pad := md.WriterVersion().LessThan(metadata.Parquet816FixedVersion)
 	cols := make([]*leafColumn, len(spec.cols))
 	for i, c := range spec.cols {
 		leaf := sc.Column(indices[i])
-		lc := &leafColumn{pf: pf, ra: ra, col: indices[i], phys: leaf.PhysicalType(), maxDef: leaf.MaxDefinitionLevel()}
+		lc := &leafColumn{pf: pf, ra: ra, col: indices[i], phys: leaf.PhysicalType(), maxDef: leaf.MaxDefinitionLevel(), pad: pad}
 		if lc.phys == parquet.Types.Int96 {
 			if c.kind != kindTime {
 				return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
@@ -395,6 +396,7 @@ type leafColumn struct {
 	maxDef int16 // definition level of a non-null value
 	rg     int   // next row group to open
 	ra     *lake.ReaderAt
+	pad    bool   // the file was written by parquet-mr before 1.2.9 (PARQUET-816)
 	open   bool   // a row group's chunk is open in cr
 	buf    []byte // the open column chunk's bytes
 	cr     scan.ChunkReader
@@ -497,27 +499,34 @@ func (r *leafColumn) nextRowGroup() error {
 	}
 	rg := r.pf.RowGroup(r.rg)
 	r.rg++
-	r.left = rg.NumRows()
-	if r.left < 0 {
-		return fmt.Errorf("row group %d: negative row count %d", r.rg-1, r.left)
-	}
-	if r.left == 0 {
-		return nil // an empty row group: nothing to read (finish checks none has rows)
-	}
 	if err := r.openChunk(rg); err != nil {
 		return fmt.Errorf("row group %d: %w", r.rg-1, err)
 	}
+	r.left = rg.NumRows() // (an empty row group's chunk is checked next time round)
 	return nil
 }
 
 // openChunk reads the column's chunk in rg and starts decoding it.
 func (r *leafColumn) openChunk(rg *file.RowGroupReader) error {
+	rows := rg.NumRows()
+	if rows < 0 {
+		return fmt.Errorf("negative row count %d", rows)
+	}
 	md, err := rg.MetaData().ColumnChunk(r.col)
 	if err != nil {
 		return err
 	}
+	if md.NumValues() != rows {
+		return fmt.Errorf("the column chunk's metadata counts %d values for the row group's %d rows", md.NumValues(), rows)
+	}
+	if rows == 0 && md.TotalCompressedSize() == 0 {
+		return nil // no pages
+	}
+	// The chunk starts at its dictionary page, if any. (Arrow v17 writes a
+	// data page offset of 0 for a chunk with no data page: an empty row
+	// group's.)
 	start := md.DataPageOffset()
-	if md.HasDictionaryPage() && md.DictionaryPageOffset() > 0 && md.DictionaryPageOffset() < start {
+	if md.HasDictionaryPage() && md.DictionaryPageOffset() > 0 && (md.DictionaryPageOffset() < start || start < int64(len(parquetMagic))) {
 		start = md.DictionaryPageOffset()
 	}
 	n := md.TotalCompressedSize()
@@ -528,15 +537,20 @@ func (r *leafColumn) openChunk(rg *file.RowGroupReader) error {
 		return fmt.Errorf("column chunk at offset %d of %d bytes does not fit in the file's %d", start, n, r.ra.Size())
 	}
 	// Files of parquet-mr before 1.2.9 leave the dictionary page header
-	// out of the chunk's size: read up to 100 bytes more (as Arrow does);
-	// the reader stops at the row group's last value.
+	// out of the chunk's size (PARQUET-816): for them read up to 100 bytes
+	// more, as Arrow does (scan.ChunkSpec.Size).
 	size := n
-	n += min(100, r.ra.Size()-(start+n))
+	if r.pad {
+		n += min(100, r.ra.Size()-(start+n))
+	}
 	if cap(r.buf) < int(n) {
 		r.buf = make([]byte, n)
 	}
 	buf := r.buf[:n]
-	if _, err := r.ra.ReadAt(buf, start); err != nil && !errors.Is(err, io.EOF) {
+	if k, err := r.ra.ReadAt(buf, start); k != len(buf) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return fmt.Errorf("reading the column chunk: %w", err)
 	}
 	r.open = true
@@ -544,7 +558,7 @@ func (r *leafColumn) openChunk(rg *file.RowGroupReader) error {
 		Codec:    format.CompressionCodec(md.Compression()),
 		Type:     format.Type(r.phys),
 		Optional: r.maxDef > 0,
-		Rows:     rg.NumRows(),
+		Rows:     rows,
 		Size:     size,
 	})
 }
@@ -574,9 +588,18 @@ func (r *leafColumn) finish() error {
 	if err := r.checkChunkDone(); err != nil {
 		return err
 	}
-	for ; r.rg < r.pf.NumRowGroups(); r.rg++ {
-		if n := r.pf.RowGroup(r.rg).NumRows(); n != 0 {
-			return fmt.Errorf("row group %d: %d rows not read", r.rg, n)
+	// Row groups after the last row must be empty, their chunks too.
+	for r.rg < r.pf.NumRowGroups() {
+		rg := r.pf.RowGroup(r.rg)
+		r.rg++
+		if n := rg.NumRows(); n != 0 {
+			return fmt.Errorf("row group %d: %d rows not read", r.rg-1, n)
+		}
+		if err := r.openChunk(rg); err != nil {
+			return fmt.Errorf("row group %d: %w", r.rg-1, err)
+		}
+		if err := r.checkChunkDone(); err != nil {
+			return err
 		}
 	}
 	return nil

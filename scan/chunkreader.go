@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -21,11 +20,13 @@ type ChunkSpec struct {
 	// Rows is the row group's row count: the data pages' values must add
 	// up to it.
 	Rows int64
-	// Size is the chunk's size as its metadata gives it. The chunk passed
-	// to Reset may run on past it (files of parquet-mr before 1.2.9 leave
-	// the dictionary page header out of the size: callers pad, as
-	// ReadRowGroup does); Done requires the pages after the last value and
-	// before Size to hold no more values. 0: not checked.
+	// Size is the chunk's size as its metadata gives it: pages must start
+	// before it. Files of parquet-mr before 1.2.9 leave the dictionary
+	// page header out of the size (PARQUET-816): for them callers pass the
+	// chunk with up to 100 bytes more, and a first page that is a
+	// dictionary page moves the limit by its header's length. Done
+	// requires the pages after the last value and before the limit to
+	// hold no more values. 0: the chunk's length.
 	Size int64
 }
 
@@ -50,6 +51,7 @@ type ChunkReader struct {
 	width  int // bytes per PLAIN value
 	chunk  []byte
 	off    int   // the next page header
+	limit  int   // pages start before it (ChunkSpec.Size)
 	page   int   // the next page's index
 	at     int   // the open page header's offset, for errors
 	values int64 // values of the data pages opened so far
@@ -64,9 +66,7 @@ type ChunkReader struct {
 	enc   format.Encoding
 	plain []byte    // PLAIN values not returned yet
 	idx   rleReader // dictionary indexes not returned yet
-	delta []int64   // DELTA_BINARY_PACKED values not returned yet
-	d32   []int32
-	d64   []int64
+	delta deltaReader
 
 	lv, iv [1024]uint32 // levels and indexes being decoded
 }
@@ -91,8 +91,12 @@ func (r *ChunkReader) Reset(chunk []byte, c ChunkSpec) error {
 	if c.Rows < 0 {
 		return fmt.Errorf("negative row count %d", c.Rows)
 	}
-	*r = ChunkReader{c: c, width: width, chunk: chunk, dictN: -1,
-		buf: r.buf[:0], dict: r.dict[:0], d32: r.d32[:0], d64: r.d64[:0]}
+	limit := len(chunk)
+	if c.Size > 0 && c.Size < int64(limit) {
+		limit = int(c.Size)
+	}
+	*r = ChunkReader{c: c, width: width, chunk: chunk, limit: limit, dictN: -1,
+		buf: r.buf[:0], dict: r.dict[:0]}
 	return nil
 }
 
@@ -173,8 +177,11 @@ func (r *ChunkReader) decode(ints []int64, i96 [][12]byte, valid []bool) error {
 	case format.DeltaBinaryPacked:
 		for i, ok := range valid {
 			if ok {
-				ints[i] = r.delta[0]
-				r.delta = r.delta[1:]
+				v, err := r.delta.next()
+				if err != nil {
+					return fmt.Errorf("DELTA_BINARY_PACKED values: %v", err)
+				}
+				ints[i] = v
 			}
 		}
 	}
@@ -199,21 +206,25 @@ func (r *ChunkReader) Done() error {
 	if r.read != r.c.Rows {
 		return fmt.Errorf("column chunk reader: %d of %d values read", r.read, r.c.Rows)
 	}
-	for int64(r.off) < r.c.Size {
+	for r.off < r.limit {
 		r.at = r.off
+		r.page++
 		h, hl, err := readPageHeader(r.chunk[r.off:])
 		if err != nil {
 			return r.errorf("after the row group's last value: header: %v", err)
 		}
-		r.page++
+		size := int(h.CompressedPageSize)
 		switch {
-		case h.Type == format.DataPage && h.DataPageHeader.V.NumValues > 0,
-			h.Type == format.DataPageV2 && h.DataPageHeaderV2.V.NumValues > 0:
+		case h.Type == format.DataPage && (!h.DataPageHeader.Valid || h.DataPageHeader.V.NumValues != 0),
+			h.Type == format.DataPageV2 && (!h.DataPageHeaderV2.Valid || h.DataPageHeaderV2.V.NumValues != 0):
 			return r.errorf("the column chunk holds more values than the row group has rows (%d)", r.c.Rows)
-		case h.CompressedPageSize < 0 || int(h.CompressedPageSize) > len(r.chunk)-r.off-hl:
-			return r.errorf("claims %d bytes but the column chunk has %d left", h.CompressedPageSize, len(r.chunk)-r.off-hl)
+		case size < 0 || size > len(r.chunk)-r.off-hl:
+			return r.errorf("claims %d bytes but the column chunk has %d left", size, len(r.chunk)-r.off-hl)
 		}
-		r.off += hl + int(h.CompressedPageSize)
+		if err := checkCRC(&h, r.chunk[r.off+hl:r.off+hl+size]); err != nil {
+			return r.errorf("%v", err)
+		}
+		r.off += hl + size
 	}
 	return nil
 }
@@ -230,7 +241,7 @@ func (r *ChunkReader) openPage() error {
 		if r.values >= r.c.Rows {
 			return fmt.Errorf("column chunk reader: no values left")
 		}
-		if r.off >= len(r.chunk) {
+		if r.off >= r.limit {
 			return fmt.Errorf("the column chunk's pages hold %d values but the row group has %d rows", r.values, r.c.Rows)
 		}
 		r.at = r.off
@@ -238,6 +249,10 @@ func (r *ChunkReader) openPage() error {
 		h, hl, err := readPageHeader(r.chunk[r.off:])
 		if err != nil {
 			return r.errorf("header: %v", err)
+		}
+		if r.off == 0 && h.Type == format.DictionaryPage && r.limit < len(r.chunk) {
+			// PARQUET-816: the size left this header out (see ChunkSpec.Size).
+			r.limit = min(r.limit+hl, len(r.chunk))
 		}
 		size := int(h.CompressedPageSize)
 		switch {
@@ -390,7 +405,7 @@ func (r *ChunkReader) openData(h *format.PageHeader, data []byte) error {
 			}
 			r.idx = rleReader{data: vals[1:], width: int(vals[0]), strict: true}
 		case format.DeltaBinaryPacked:
-			if err := r.readDelta(vals, nonNull); err != nil {
+			if err := r.delta.reset(vals, r.c.Type, nonNull); err != nil {
 				return fmt.Errorf("DELTA_BINARY_PACKED values: %v", err)
 			}
 		default:
@@ -399,47 +414,5 @@ func (r *ChunkReader) openData(h *format.PageHeader, data []byte) error {
 	}
 	r.values += int64(nv)
 	r.left = nv
-	return nil
-}
-
-// readDelta decodes a page's DELTA_BINARY_PACKED values, which must be n.
-// The header's value count is checked before decoding, so that it bounds
-// what the decoder allocates.
-func (r *ChunkReader) readDelta(data []byte, n int) error {
-	rest := data
-	var hdr [3]uint64 // block size, miniblocks per block, value count
-	for i := range hdr {
-		v, k := binary.Uvarint(rest)
-		if k <= 0 {
-			return errors.New("header cut short")
-		}
-		hdr[i], rest = v, rest[k:]
-	}
-	if hdr[2] != uint64(n) {
-		return fmt.Errorf("%d values for %d non-null rows", hdr[2], n)
-	}
-	var e delta.BinaryPackedEncoding
-	var err error
-	switch r.c.Type {
-	case format.Int32:
-		r.d32, err = e.DecodeInt32(r.d32[:0], data)
-		if err == nil {
-			r.d64 = r.d64[:0]
-			for _, v := range r.d32 {
-				r.d64 = append(r.d64, int64(v))
-			}
-		}
-	case format.Int64:
-		r.d64, err = e.DecodeInt64(r.d64[:0], data)
-	default:
-		return fmt.Errorf("not defined for %s", r.c.Type)
-	}
-	if err != nil {
-		return err
-	}
-	if len(r.d64) != n {
-		return fmt.Errorf("%d values decode for %d non-null rows", len(r.d64), n)
-	}
-	r.delta = r.d64
 	return nil
 }

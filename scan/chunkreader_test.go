@@ -187,7 +187,7 @@ func TestChunkReader(t *testing.T) {
 		{"v2", opt, []testPage{dataPageV2(4, 1, format.Plain, cat(rleRun(3, 1), rleRun(1, 0)), plainInt64(1, 2, 3))}, format.Snappy, nil, "",
 			[]int64{1, 2, 3, 0}, []bool{true, true, true, false}},
 		{"bytes after the last value", opt, []testPage{dataPage(4, format.Plain, cat(lenPrefixed(rleRun(4, 1)), four))}, 0,
-			func(b []byte) []byte { return append(b, 0xde, 0xad) }, "", []int64{1, 2, 3, 4}, all},
+			func(b []byte) []byte { return append(b, 0xde, 0xad) }, "page 1 (offset 59 in the column chunk): after the row group's last value: header", nil, nil},
 
 		{"levels short", opt, []testPage{dataPage(4, format.Plain, cat(lenPrefixed(rleRun(3, 1)), four))}, 0, nil, "page 0 (offset 0 in the column chunk): definition levels: runs end", nil, nil},
 		{"empty level run", opt, []testPage{dataPage(4, format.Plain, cat(lenPrefixed(rleRun(0, 1), rleRun(4, 1)), four))}, 0, nil, "definition levels: an empty run", nil, nil},
@@ -291,4 +291,150 @@ func TestChunkReaderAsksTooMuch(t *testing.T) {
 	if err := r.Done(); err == nil {
 		t.Fatal("Done with no value read: no error")
 	}
+}
+
+// TestChunkReaderLimit: pages must start within the chunk's size; the
+// bytes a caller pads the chunk with (for PARQUET-816) are read only as
+// the end of a page that started inside, and a first dictionary page
+// moves the limit by its header's length.
+func TestChunkReaderLimit(t *testing.T) {
+	spec := ChunkSpec{Codec: format.Uncompressed, Type: format.Int64, Rows: 4}
+	first := testChunk(t, spec.Codec, dataPage(2, format.Plain, plainInt64(1, 2)))
+	next := testChunk(t, spec.Codec, dataPage(2, format.Plain, plainInt64(3, 4)))
+	both := cat(first, next)
+
+	// The whole chunk: four values.
+	s := spec
+	s.Size = int64(len(both))
+	if ints, _, err := readChunk(cat(both, []byte{0xde, 0xad}), s, 4); err != nil || !slices.Equal(ints, []int64{1, 2, 3, 4}) {
+		t.Fatalf("padded chunk: %v %v", ints, err)
+	}
+	// A chunk whose size covers only its first page, padded with the next
+	// chunk's bytes: those are not its values.
+	s.Size = int64(len(first))
+	if _, _, err := readChunk(both, s, 4); err == nil || !strings.Contains(err.Error(), "pages hold 2 values but the row group has 4 rows") {
+		t.Fatalf("short chunk, padded: %v, want an error", err)
+	}
+
+	// PARQUET-816: the size leaves the dictionary page header out.
+	dict := testChunk(t, spec.Codec, dictPage(2, plainInt64(7, 8)))
+	data := testChunk(t, spec.Codec, dataPage(4, format.RLEDictionary, cat([]byte{1}, rleRun(4, 1))))
+	_, hl, err := readPageHeader(dict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Size = int64(len(dict) + len(data) - hl)
+	if ints, _, err := readChunk(cat(dict, data, make([]byte, 100)), s, 4); err != nil || !slices.Equal(ints, []int64{8, 8, 8, 8}) {
+		t.Fatalf("PARQUET-816 chunk: %v %v", ints, err)
+	}
+}
+
+// FuzzChunkReader feeds arbitrary bytes to a ChunkReader as a column chunk
+// of each type, optional or not: it must give the row group's values or
+// an error naming a page — never a panic, a hang or a read past a page.
+//
+//	go test ./scan -run '^$' -fuzz FuzzChunkReader -fuzztime 60s -fuzzminimizetime 200x
+func FuzzChunkReader(f *testing.F) {
+	t := &testing.T{}
+	four := plainInt64(1, 2, 3, 4)
+	deltaVals, _ := new(delta.BinaryPackedEncoding).EncodeInt64(nil, []int64{5, 9, 2, 7})
+	for _, c := range [][]byte{
+		testChunk(t, format.Uncompressed, dataPage(4, format.Plain, cat(lenPrefixed(rleRun(4, 1)), four))),
+		testChunk(t, format.Snappy, dictPage(2, plainInt64(7, 8)), dataPage(4, format.RLEDictionary, cat(lenPrefixed(rleRun(4, 1)), []byte{1}, rleRun(4, 1)))),
+		testChunk(t, format.Uncompressed, dataPage(4, format.DeltaBinaryPacked, cat(lenPrefixed(rleRun(4, 1)), deltaVals))),
+		testChunk(t, format.Snappy, dataPageV2(4, 1, format.Plain, cat(rleRun(3, 1), rleRun(1, 0)), plainInt64(1, 2, 3))),
+	} {
+		f.Add(c, uint8(1), true, uint16(4), uint8(1), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, chunk []byte, typ uint8, optional bool, rows uint16, codec uint8, step uint8) {
+		types := []format.Type{format.Int32, format.Int64, format.Int96}
+		codecs := []format.CompressionCodec{format.Uncompressed, format.Snappy, format.Gzip, format.Zstd, format.Lz4Raw}
+		spec := ChunkSpec{Codec: codecs[int(codec)%len(codecs)], Type: types[int(typ)%len(types)], Optional: optional, Rows: int64(rows)}
+		var r ChunkReader
+		if err := r.Reset(chunk, spec); err != nil {
+			t.Fatal(err)
+		}
+		n := max(1, int(step))
+		ints, i96, valid := make([]int64, n), make([][12]byte, n), make([]bool, n)
+		for left := int(rows); left > 0; {
+			k := min(n, left)
+			var err error
+			if spec.Type == format.Int96 {
+				err = r.Read(nil, i96[:k], valid[:k])
+			} else {
+				err = r.Read(ints[:k], nil, valid[:k])
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "page ") && !strings.Contains(err.Error(), "the column chunk's pages hold") {
+					t.Fatalf("error does not name a page: %v", err)
+				}
+				return
+			}
+			for i, v := range ints[:k] {
+				if spec.Type == format.Int32 && valid[i] && v != int64(int32(v)) {
+					t.Fatalf("INT32 value %d out of range", v)
+				}
+			}
+			left -= k
+		}
+		_ = r.Done()
+	})
+}
+
+// FuzzDeltaReader: where parquet-go's decoder and deltaReader both decode
+// a DELTA_BINARY_PACKED page to as many values, they are the same values.
+//
+//	go test ./scan -run '^$' -fuzz FuzzDeltaReader -fuzztime 60s
+func FuzzDeltaReader(f *testing.F) {
+	var e delta.BinaryPackedEncoding
+	for _, vals := range deltaCases() {
+		b, _ := e.EncodeInt64(nil, vals)
+		f.Add(b, true)
+		v32 := make([]int32, len(vals))
+		for i, v := range vals {
+			v32[i] = int32(v)
+		}
+		b, _ = e.EncodeInt32(nil, v32)
+		f.Add(b, false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, wide bool) {
+		// Bound parquet-go's allocation, which the header's count sizes.
+		count := uint64(0)
+		rest := data
+		for range 3 {
+			v, k := binary.Uvarint(rest)
+			if k <= 0 {
+				return
+			}
+			count, rest = v, rest[k:]
+		}
+		if count > 1<<16 {
+			return
+		}
+		var want []int64
+		typ := format.Int32
+		if wide {
+			typ = format.Int64
+			w, err := e.DecodeInt64(nil, data)
+			if err != nil {
+				return
+			}
+			want = w
+		} else {
+			w, err := e.DecodeInt32(nil, data)
+			if err != nil {
+				return
+			}
+			for _, v := range w {
+				want = append(want, int64(v))
+			}
+		}
+		got, err := deltaAll(data, typ, len(want))
+		if err != nil {
+			return // stricter than parquet-go (missing bytes, widths)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("deltaReader %v, parquet-go %v", got, want)
+		}
+	})
 }

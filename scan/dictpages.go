@@ -292,8 +292,9 @@ type rleReader struct {
 	packed int    // values left in the current bit-packed run
 	bit    int    // bit offset of the next packed value in data
 
-	// strict refuses empty runs, which parquet-go skips but Arrow's
-	// decoder stops at (ChunkReader).
+	// strict refuses empty runs, which parquet-go skips (ChunkReader: no
+	// writer writes them, and Arrow's decoder, which read the lookup
+	// tables before, stopped at them).
 	strict bool
 }
 
