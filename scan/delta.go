@@ -64,6 +64,36 @@ func (d *deltaReader) reset(data []byte, t format.Type, n int) error {
 	return nil
 }
 
+// checkDelta decodes a DELTA_BINARY_PACKED page of at most limit values
+// (exactly limit if exact) whole, for the corpus scan, whose pages
+// parquet-go decodes: its decoder sizes its output by the header's value
+// count, fills a miniblock whose bytes are missing with zeros and accepts
+// bit widths wider than the type (v0.32.0).
+func checkDelta(data []byte, t format.Type, limit int, exact bool) error {
+	rest := data
+	var count uint64
+	for range 3 { // block size, miniblocks per block, value count
+		v, k := binary.Uvarint(rest)
+		if k <= 0 {
+			return errors.New("header cut short")
+		}
+		count, rest = v, rest[k:]
+	}
+	if count > uint64(limit) || (exact && count != uint64(limit)) {
+		return fmt.Errorf("%d values in a page of %d", count, limit)
+	}
+	var d deltaReader
+	if err := d.reset(data, t, int(count)); err != nil {
+		return err
+	}
+	for range count {
+		if _, err := d.next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // next returns the next value.
 func (d *deltaReader) next() (int64, error) {
 	switch {

@@ -182,3 +182,61 @@ func TestDeltaReaderConstantMemory(t *testing.T) {
 		t.Fatalf("%v allocations", allocs)
 	}
 }
+
+// TestCheckPageRunsDelta: the corpus scan checks DELTA_BINARY_PACKED pages
+// of integer columns before parquet-go decodes them: a page that claims
+// more values than it has rows, or whose miniblocks are cut or too wide,
+// is an error; a whole one passes.
+func TestCheckPageRunsDelta(t *testing.T) {
+	var e delta.BinaryPackedEncoding
+	vals := make([]int64, 300)
+	for i := range vals {
+		vals[i] = int64(i * 7919 % 10007)
+	}
+	good, err := e.EncodeInt64(nil, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(nv int, body []byte) (*format.PageHeader, []byte) {
+		p := dataPage(nv, format.DeltaBinaryPacked, body)
+		return &p.h, p.body
+	}
+	huge := []byte{0x80, 0x01, 4, 0x80, 0x80, 0x80, 0x80, 0x04, 0}
+	wideVals := make([]int64, 300)
+	for i := range wideVals {
+		wideVals[i] = int64(i%2) << 40
+	}
+	wide, err := e.EncodeInt64(nil, wideVals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		nv       int
+		body     []byte
+		optional bool
+		k        kind
+		want     string
+	}{
+		{"whole, required", 300, good, false, kInt64, ""},
+		{"whole, optional, fewer values than rows", 310, cat(lenPrefixed(rleRun(300, 1), rleRun(10, 0)), good), true, kTsMicros, ""},
+		{"string column: not ours to check", 300, good, false, kIDString, ""},
+		{"required, fewer values than rows", 301, good, false, kInt64, "300 values in a page of 301"},
+		{"a billion values claimed", 300, huge, false, kInt64, "1073741824 values in a page of 300"},
+		{"cut", 300, good[:len(good)-60], false, kInt64, "miniblock cut short"},
+		{"too wide for INT32", 300, wide, false, kInt32, "at most 32"},
+		{"as wide for INT64", 300, wide, false, kInt64, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, body := page(tt.nv, tt.body)
+			err := checkPageRuns(h, body, tt.optional, tt.k)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

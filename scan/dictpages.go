@@ -442,8 +442,9 @@ func checkRuns(data []byte, width int, limit int) error {
 
 // checkPageRuns applies checkRuns to a data page's definition levels
 // (optional columns; RLE levels) and, when its values are dictionary
-// indexes, to those. data is the page's uncompressed payload.
-func checkPageRuns(h *format.PageHeader, data []byte, optional bool) error {
+// indexes, to those; DELTA_BINARY_PACKED values of an integer column k it
+// checks with checkDelta. data is the page's uncompressed payload.
+func checkPageRuns(h *format.PageHeader, data []byte, optional bool, k kind) error {
 	var enc format.Encoding
 	switch h.Type {
 	case format.DataPage:
@@ -468,5 +469,22 @@ func checkPageRuns(h *format.PageHeader, data []byte, optional bool) error {
 			return fmt.Errorf("dictionary indexes: %w", err)
 		}
 	}
+	if t, ok := k.deltaType(); ok && enc == format.DeltaBinaryPacked && nv > 0 {
+		if err := checkDelta(vals, t, nv, !optional); err != nil {
+			return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
+		}
+	}
 	return nil
+}
+
+// deltaType is the type DELTA_BINARY_PACKED values of a column of kind k
+// decode as, if they can.
+func (k kind) deltaType() (format.Type, bool) {
+	switch k {
+	case kInt32, kUint32:
+		return format.Int32, true
+	case kInt64, kUint64, kTsMillis, kTsMicros, kTsNanos:
+		return format.Int64, true
+	}
+	return 0, false
 }

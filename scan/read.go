@@ -736,7 +736,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
 	out.reset(codec)
-	out.optional = c.optional
+	out.optional, out.kind = c.optional, c.kind
 	var proto thrift.CompactProtocol
 	var values int64
 	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
@@ -800,7 +800,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		}
 		off += hl + int(h.CompressedPageSize)
 		if !rewrite {
-			if err := checkPageRuns(&h, body, c.optional); err != nil {
+			if err := checkPageRuns(&h, body, c.optional, c.kind); err != nil {
 				return bad("%v", err)
 			}
 			// Pages as they are, for dictCursor.
@@ -843,6 +843,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 type lazyChunk struct {
 	codec    format.CompressionCodec
 	optional bool // the column's: its pages have definition levels
+	kind     kind // the column's
 	pages    []lazyPage
 	hdrs     []byte // the re-encoded headers, back to back
 	size     int64
@@ -903,7 +904,7 @@ func (z *lazyChunk) payload(k int) ([]byte, error) {
 	pg := &z.pages[k]
 	if !pg.compressed {
 		if !pg.checked {
-			if err := checkPageRuns(&pg.hdr, pg.body, z.optional); err != nil {
+			if err := checkPageRuns(&pg.hdr, pg.body, z.optional, z.kind); err != nil {
 				return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
 			}
 			pg.checked = true
@@ -922,7 +923,7 @@ func (z *lazyChunk) payload(k int) ([]byte, error) {
 	if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
 		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
 	}
-	if err := checkPageRuns(&pg.hdr, dst, z.optional); err != nil {
+	if err := checkPageRuns(&pg.hdr, dst, z.optional, z.kind); err != nil {
 		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
 	}
 	z.buf, z.cur = dst, k
