@@ -80,7 +80,7 @@ func checkDelta(data []byte, t format.Type, limit int, exact bool) error {
 		count, rest = v, rest[k:]
 	}
 	if count > uint64(limit) || (exact && count != uint64(limit)) {
-		return fmt.Errorf("%d values in a page of %d", count, limit)
+		return fmt.Errorf("%d values for the page's %d non-null values", count, limit)
 	}
 	var d deltaReader
 	if err := d.reset(data, t, int(count)); err != nil {
@@ -92,6 +92,35 @@ func checkDelta(data []byte, t format.Type, limit int, exact bool) error {
 		}
 	}
 	return nil
+}
+
+// checkDeltaLengths decodes n DELTA_BINARY_PACKED lengths (INT32) whole
+// and returns the bytes after them; with bytes, the values those lengths
+// measure must follow, and are skipped too.
+func checkDeltaLengths(data []byte, n int, bytes bool) ([]byte, error) {
+	var d deltaReader
+	if err := d.reset(data, format.Int32, n); err != nil {
+		return nil, err
+	}
+	var total int64
+	for range n {
+		l, err := d.next()
+		if err != nil {
+			return nil, err
+		}
+		if l < 0 {
+			return nil, fmt.Errorf("a negative length %d", l)
+		}
+		total += l
+	}
+	rest := d.data
+	if bytes {
+		if total > int64(len(rest)) {
+			return nil, fmt.Errorf("lengths add up to %d bytes, the page has %d", total, len(rest))
+		}
+		rest = rest[total:]
+	}
+	return rest, nil
 }
 
 // next returns the next value.

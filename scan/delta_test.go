@@ -183,11 +183,11 @@ func TestDeltaReaderConstantMemory(t *testing.T) {
 	}
 }
 
-// TestCheckPageRunsDelta: the corpus scan checks DELTA_BINARY_PACKED pages
+// TestCheckPageDelta: the corpus scan checks DELTA_BINARY_PACKED pages
 // of integer columns before parquet-go decodes them: a page that claims
 // more values than it has rows, or whose miniblocks are cut or too wide,
 // is an error; a whole one passes.
-func TestCheckPageRunsDelta(t *testing.T) {
+func TestCheckPageDelta(t *testing.T) {
 	var e delta.BinaryPackedEncoding
 	vals := make([]int64, 300)
 	for i := range vals {
@@ -221,8 +221,8 @@ func TestCheckPageRunsDelta(t *testing.T) {
 		{"whole, required", 300, good, false, kInt64, ""},
 		{"whole, optional, fewer values than rows", 310, cat(lenPrefixed(rleRun(300, 1), rleRun(10, 0)), good), true, kTsMicros, ""},
 		{"string column: not ours to check", 300, good, false, kIDString, ""},
-		{"required, fewer values than rows", 301, good, false, kInt64, "300 values in a page of 301"},
-		{"a billion values claimed", 300, huge, false, kInt64, "1073741824 values in a page of 300"},
+		{"required, fewer values than rows", 301, good, false, kInt64, "300 values for the page's 301 non-null values"},
+		{"a billion values claimed", 300, huge, false, kInt64, "1073741824 values for the page's 300 non-null values"},
 		{"cut", 300, good[:len(good)-60], false, kInt64, "miniblock cut short"},
 		{"too wide for INT32", 300, wide, false, kInt32, "at most 32"},
 		{"as wide for INT64", 300, wide, false, kInt64, ""},
@@ -230,7 +230,7 @@ func TestCheckPageRunsDelta(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, body := page(tt.nv, tt.body)
-			err := checkPageRuns(h, body, tt.optional, tt.k)
+			err := checkPage(h, body, pageCheck{optional: tt.optional, kind: tt.k, dictN: -1})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

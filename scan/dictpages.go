@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/parquet-go/parquet-go/format"
@@ -96,7 +97,7 @@ func (c *dictCursor) payload(k int) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return c.chunk.payload(k)
+	return c.chunk.payload(k, false) // checked here as it is read
 }
 
 // appendCodes appends the next n rows' codes (-1 for null) to s.Codes.
@@ -440,39 +441,210 @@ func checkRuns(data []byte, width int, limit int) error {
 	return nil
 }
 
-// checkPageRuns applies checkRuns to a data page's definition levels
-// (optional columns; RLE levels) and, when its values are dictionary
-// indexes, to those; DELTA_BINARY_PACKED values of an integer column k it
-// checks with checkDelta. data is the page's uncompressed payload.
-func checkPageRuns(h *format.PageHeader, data []byte, optional bool, k kind) error {
+// pageCheck is what checkPage needs to know of a page's column chunk.
+type pageCheck struct {
+	optional bool // the column's pages have definition levels (maximum 1)
+	kind     kind // the column's
+	dictN    int  // values in the chunk's dictionary page, -1 if it has none
+}
+
+// width is the size of one PLAIN value of a column of kind k, 0 for
+// BYTE_ARRAY.
+func (k kind) width() int {
+	switch k {
+	case kInt32, kUint32:
+		return 4
+	case kInt64, kUint64, kTsMillis, kTsMicros, kTsNanos:
+		return 8
+	case kInt96:
+		return 12
+	}
+	return 0
+}
+
+// checkPage checks a page's uncompressed payload before parquet-go decodes
+// it. parquet-go (v0.32.0) trusts a page to hold what its header says: it
+// sizes its output by RLE run headers and DELTA value counts (a few bytes
+// can cost gigabytes), and a page that decodes to fewer values than its
+// header claims is padded — missing dictionary indexes read as index 0,
+// missing PLAIN values from whatever its reused buffer held, a definition
+// level above the maximum as a null that shifts every later value — all
+// without an error.
+//
+// So a data page must hold exactly what its header claims: definition
+// levels (RLE runs, none empty, each 0 or 1) for every value, and for the
+// non-null ones exactly their PLAIN or BYTE_STREAM_SPLIT bytes, or their
+// dictionary indexes (each below the dictionary's size), or DELTA values
+// of exactly that count (lengths, for strings, within the page). A
+// dictionary page must hold exactly its values, PLAIN. Pages with
+// BIT_PACKED levels (no current writer) and other encodings are left to
+// parquet-go.
+func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
+	if h.Type == format.DictionaryPage {
+		d := &h.DictionaryPageHeader.V
+		if d.Encoding != format.Plain && d.Encoding != format.PlainDictionary {
+			return fmt.Errorf("dictionary encoded as %s (want PLAIN)", d.Encoding)
+		}
+		return checkPlain(data, int(d.NumValues), pc.kind.width(), "dictionary values")
+	}
 	var enc format.Encoding
 	switch h.Type {
 	case format.DataPage:
-		if optional && h.DataPageHeader.V.DefinitionLevelEncoding != format.RLE {
-			return nil // BIT_PACKED levels: not runs
+		if !h.DataPageHeader.Valid || (pc.optional && h.DataPageHeader.V.DefinitionLevelEncoding != format.RLE) {
+			return nil // no header (walkChunk refuses it) or BIT_PACKED levels (not runs)
 		}
 		enc = h.DataPageHeader.V.Encoding
 	case format.DataPageV2:
+		if !h.DataPageHeaderV2.Valid {
+			return nil
+		}
 		enc = h.DataPageHeaderV2.V.Encoding
 	default:
 		return nil
 	}
-	defs, vals, nv, err := splitPage(h, data, optional)
+	defs, vals, nv, err := splitPage(h, data, pc.optional)
 	if err != nil {
-		return nil // the decoder reports it
+		return err
 	}
 	if err := checkRuns(defs, 1, nv); err != nil {
 		return fmt.Errorf("definition levels: %w", err)
 	}
-	if isDictEncoding(enc) && len(vals) > 0 {
+	nonNull := nv
+	if pc.optional {
+		if nonNull, err = countLevels(defs, nv); err != nil {
+			return fmt.Errorf("definition levels: %v", err)
+		}
+		if h.Type == format.DataPageV2 && int(h.DataPageHeaderV2.V.NumNulls) != nv-nonNull {
+			return fmt.Errorf("header says %d nulls, the definition levels %d", h.DataPageHeaderV2.V.NumNulls, nv-nonNull)
+		}
+	}
+	w := pc.kind.width()
+	switch {
+	case enc == format.Plain:
+		return checkPlain(vals, nonNull, w, "PLAIN values")
+	case enc == format.ByteStreamSplit && w > 0:
+		if len(vals) != nonNull*w {
+			return fmt.Errorf("%d BYTE_STREAM_SPLIT values need %d bytes, the page has %d", nonNull, nonNull*w, len(vals))
+		}
+	case isDictEncoding(enc):
+		if pc.dictN < 0 {
+			return errors.New("dictionary indexes without a dictionary page")
+		}
+		if nonNull == 0 {
+			return nil
+		}
+		if len(vals) == 0 || vals[0] > 32 {
+			return errors.New("dictionary indexes without a valid bit width")
+		}
 		if err := checkRuns(vals[1:], int(vals[0]), nv); err != nil {
 			return fmt.Errorf("dictionary indexes: %w", err)
 		}
-	}
-	if t, ok := k.deltaType(); ok && enc == format.DeltaBinaryPacked && nv > 0 {
-		if err := checkDelta(vals, t, nv, !optional); err != nil {
-			return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
+		r := rleReader{data: vals[1:], width: int(vals[0]), strict: true}
+		var iv [1024]uint32
+		for left := nonNull; left > 0; {
+			k := min(left, len(iv))
+			if err := r.read(iv[:k]); err != nil {
+				return fmt.Errorf("dictionary indexes: %v", err)
+			}
+			for _, i := range iv[:k] {
+				if int(i) >= pc.dictN {
+					return fmt.Errorf("dictionary index %d, the dictionary has %d values", i, pc.dictN)
+				}
+			}
+			left -= k
 		}
+	case enc == format.DeltaBinaryPacked:
+		if t, ok := pc.kind.deltaType(); ok {
+			if err := checkDelta(vals, t, nonNull, true); err != nil {
+				return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
+			}
+		}
+	case enc == format.DeltaLengthByteArray && w == 0:
+		if _, err := checkDeltaLengths(vals, nonNull, true); err != nil {
+			return fmt.Errorf("DELTA_LENGTH_BYTE_ARRAY values: %w", err)
+		}
+	case enc == format.DeltaByteArray && w == 0:
+		rest, err := checkDeltaLengths(vals, nonNull, false) // prefix lengths
+		if err == nil {
+			_, err = checkDeltaLengths(rest, nonNull, true) // suffixes
+		}
+		if err != nil {
+			return fmt.Errorf("DELTA_BYTE_ARRAY values: %w", err)
+		}
+	}
+	return nil
+}
+
+// countLevels returns how many of the first n definition levels in data
+// (RLE/bit-packed runs of 1-bit levels, as rleReader reads them strictly)
+// are 1, counting bit-packed levels a byte at a time.
+func countLevels(data []byte, n int) (int, error) {
+	ones := 0
+	for left := n; left > 0; {
+		h, k := binary.Uvarint(data)
+		if k <= 0 {
+			return 0, errRLEShort
+		}
+		data = data[k:]
+		if h>>1 == 0 {
+			return 0, errors.New("an empty run")
+		}
+		if h&1 == 0 { // RLE: a count, then the level in one byte
+			if h>>1 > 1<<31 || len(data) < 1 {
+				return 0, errRLEShort
+			}
+			if data[0] > 1 {
+				return 0, fmt.Errorf("RLE value %d wider than 1 bits", data[0])
+			}
+			take := int(min(h>>1, uint64(left)))
+			ones += take * int(data[0])
+			left -= take
+			data = data[1:]
+			continue
+		}
+		groups := h >> 1 // bit-packed: 8 levels a byte
+		if groups > 1<<28 {
+			return 0, errors.New("oversized bit-packed run")
+		}
+		nb := int(min(groups, uint64(len(data)))) // a final run may be cut short of its last bytes
+		if nb == 0 {
+			return 0, errRLEShort
+		}
+		take := min(nb*8, left)
+		full := take / 8
+		for _, b := range data[:full] {
+			ones += bits.OnesCount8(b)
+		}
+		if r := take % 8; r > 0 {
+			ones += bits.OnesCount8(data[full] & (1<<r - 1))
+		}
+		left -= take
+		data = data[nb:]
+	}
+	return ones, nil
+}
+
+// checkPlain requires data to be exactly n PLAIN values of w bytes each,
+// or, for w 0, n length-prefixed byte arrays.
+func checkPlain(data []byte, n, w int, what string) error {
+	if w > 0 {
+		if int64(len(data)) != int64(n)*int64(w) {
+			return fmt.Errorf("%d %s need %d bytes, the page has %d", n, what, int64(n)*int64(w), len(data))
+		}
+		return nil
+	}
+	for i := range n {
+		if len(data) < 4 {
+			return fmt.Errorf("%s: value %d of %d cut short", what, i, n)
+		}
+		l := binary.LittleEndian.Uint32(data)
+		if uint64(l) > uint64(len(data)-4) {
+			return fmt.Errorf("%s: value %d claims %d bytes, %d left", what, i, l, len(data)-4)
+		}
+		data = data[4+l:]
+	}
+	if len(data) != 0 {
+		return fmt.Errorf("%s: %d bytes after the page's %d values", what, len(data), n)
 	}
 	return nil
 }

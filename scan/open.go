@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -697,6 +698,9 @@ func (f *File) checkRowGroups() error {
 				return &Error{File: f.name, Column: c.name, RowGroup: i, Row: -1, Err: err}
 			}
 		}
+		if err := f.checkOverlap(i); err != nil {
+			return err
+		}
 	}
 	f.firstRow[len(rgs)] = total
 	if total != f.meta.NumRows {
@@ -736,6 +740,35 @@ func (f *File) checkChunk(rg int, c *column) error {
 	if length < 0 || start < 4 || start > f.dataEnd || length > f.dataEnd-start {
 		return fmt.Errorf("malformed footer: column chunk at offset %d, %d bytes, does not lie between the header (4 bytes) and the footer (at %d)",
 			start, length, f.dataEnd)
+	}
+	return nil
+}
+
+// checkOverlap fails if two audit columns' chunks in row group rg share
+// bytes (a footer that points one column at another's chunk would give it
+// the other's values). A column mapped to two roles is one chunk.
+func (f *File) checkOverlap(rg int) error {
+	type span struct {
+		start, end int64
+		role       int
+	}
+	var spans []span
+	seen := map[int]bool{}
+	for role := range f.cols {
+		c := &f.cols[role]
+		if c.absent || seen[c.leaf] {
+			continue
+		}
+		seen[c.leaf] = true
+		start, n := chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
+		spans = append(spans, span{start, start + n, role})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if a, b := spans[i-1], spans[i]; b.start < a.end {
+			return &Error{File: f.name, Column: f.cols[b.role].name, RowGroup: rg, Row: -1,
+				Err: fmt.Errorf("malformed footer: column chunk at offset %d overlaps column %s's (%d..%d)", b.start, f.cols[a.role].name, a.start, a.end)}
+		}
 	}
 	return nil
 }

@@ -729,23 +729,32 @@ func (m *memReader) slice(off, n int64) []byte {
 // chunks are never all in memory. For an uncompressed chunk out is left
 // empty.
 //
-// A padded chunk (see File.padChunks) ends after the page that completes
-// the row count.
-func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk) error {
+// size is the chunk's size as its metadata gives it: pages must start
+// before it. A padded chunk (len(chunk) > size, see File.padChunks: the
+// size leaves out the dictionary page header) may have its first page a
+// dictionary page, which moves the limit by its header's length, and ends
+// after the page that completes the row count: the padding holds the next
+// chunk's bytes.
+func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) error {
+	padded := len(chunk) > size
+	limit := min(size, len(chunk))
 	rows := f.meta.RowGroups[rg].NumRows
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
 	out.reset(codec)
-	out.optional, out.kind = c.optional, c.kind
+	out.optional, out.kind, out.dictN = c.optional, c.kind, -1
 	var proto thrift.CompactProtocol
 	var values int64
-	for off, page := 0, 0; off < len(chunk) && !(padded && values == rows && rows > 0); page++ {
+	for off, page := 0, 0; off < limit && !(padded && values == rows && rows > 0); page++ {
 		bad := func(format string, args ...any) error {
 			return f.errf(role, rg, -1, "page %d (offset %d in the column chunk): %s", page, off, fmt.Sprintf(format, args...))
 		}
 		h, hl, err := readPageHeader(chunk[off:])
 		if err != nil {
 			return bad("header: %v", err)
+		}
+		if off == 0 && padded && h.Type == format.DictionaryPage {
+			limit = min(limit+hl, len(chunk)) // PARQUET-816
 		}
 		left := len(chunk) - off - hl
 		switch {
@@ -758,18 +767,19 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		var nv int64
 		levels := 0 // v2: bytes of levels before the (compressed) values
 		compressed := rewrite && codec != format.Uncompressed
+		var enc format.Encoding // a data page's values'
 		switch h.Type {
 		case format.DataPage:
 			if !h.DataPageHeader.Valid {
 				return bad("data page without its header")
 			}
-			nv = int64(h.DataPageHeader.V.NumValues)
+			nv, enc = int64(h.DataPageHeader.V.NumValues), h.DataPageHeader.V.Encoding
 		case format.DataPageV2:
 			v := &h.DataPageHeaderV2.V
 			if !h.DataPageHeaderV2.Valid {
 				return bad("data page v2 without its header")
 			}
-			nv = int64(v.NumValues)
+			nv, enc = int64(v.NumValues), v.Encoding
 			lv := int64(v.DefinitionLevelsByteLength) + int64(v.RepetitionLevelsByteLength)
 			if v.NumRows != v.NumValues || v.NumNulls < 0 || v.NumNulls > v.NumValues ||
 				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
@@ -790,6 +800,19 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 			if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
 				return bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
 			}
+			// One dictionary, first: parquet-go keeps the first it meets
+			// and skips any other.
+			if page != 0 {
+				return bad("a dictionary page that is not the chunk's first page")
+			}
+			out.dictN = int(h.DictionaryPageHeader.V.NumValues)
+		}
+		if h.Type != format.DictionaryPage && h.DictionaryPageHeader.Valid {
+			// parquet-go would take this page's own bytes as the dictionary.
+			return bad("a %s page with a dictionary page header", h.Type)
+		}
+		if isDictEncoding(enc) && out.dictN < 0 {
+			return bad("dictionary indexes without a dictionary page")
 		}
 		if nv < 0 {
 			return bad("claims %d values", nv)
@@ -800,7 +823,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, padded bool, out *lazyChunk
 		}
 		off += hl + int(h.CompressedPageSize)
 		if !rewrite {
-			if err := checkPageRuns(&h, body, c.optional, c.kind); err != nil {
+			if err := checkPage(&h, body, out.check()); err != nil {
 				return bad("%v", err)
 			}
 			// Pages as they are, for dictCursor.
@@ -844,6 +867,7 @@ type lazyChunk struct {
 	codec    format.CompressionCodec
 	optional bool // the column's: its pages have definition levels
 	kind     kind // the column's
+	dictN    int  // values in its dictionary page, -1 if none
 	pages    []lazyPage
 	hdrs     []byte // the re-encoded headers, back to back
 	size     int64
@@ -861,7 +885,7 @@ type lazyPage struct {
 	size       int // payload size uncompressed
 	levels     int // v2: bytes of levels before the compressed values
 	compressed bool
-	checked    bool // an uncompressed payload passed checkPageRuns
+	checked    bool // its payload passed checkPage
 	index      int  // page number in the chunk, for errors
 	fileOff    int  // offset of its header in the column chunk, for errors
 }
@@ -886,6 +910,11 @@ func (z *lazyChunk) addRaw(h format.PageHeader, body []byte, index, fileOff int)
 	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff})
 }
 
+// check describes the chunk for checkPage.
+func (z *lazyChunk) check() pageCheck {
+	return pageCheck{optional: z.optional, kind: z.kind, dictN: z.dictN}
+}
+
 // page returns the index of the page holding virtual offset rel (< size).
 func (z *lazyChunk) page(rel int64) int {
 	k := z.last
@@ -899,35 +928,34 @@ func (z *lazyChunk) page(rel int64) int {
 	return k
 }
 
-// payload returns page k's payload, uncompressed.
-func (z *lazyChunk) payload(k int) ([]byte, error) {
+// payload returns page k's payload, uncompressed; with check, checked by
+// checkPage first (once per page). dictCursor, which checks as strictly
+// as it reads, asks without.
+func (z *lazyChunk) payload(k int, check bool) ([]byte, error) {
 	pg := &z.pages[k]
-	if !pg.compressed {
-		if !pg.checked {
-			if err := checkPageRuns(&pg.hdr, pg.body, z.optional, z.kind); err != nil {
+	data := pg.body
+	if pg.compressed {
+		if z.cur != k {
+			z.cur = -1
+			if cap(z.buf) < pg.size {
+				z.buf = make([]byte, pg.size, pg.size+pg.size/8)
+			}
+			dst := z.buf[:pg.size]
+			copy(dst, pg.body[:pg.levels]) // v2 levels are never compressed
+			if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
 				return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
 			}
-			pg.checked = true
+			z.buf, z.cur = dst, k
 		}
-		return pg.body, nil
+		data = z.buf
 	}
-	if z.cur == k {
-		return z.buf, nil
+	if check && !pg.checked {
+		if err := checkPage(&pg.hdr, data, z.check()); err != nil {
+			return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+		}
+		pg.checked = true
 	}
-	z.cur = -1
-	if cap(z.buf) < pg.size {
-		z.buf = make([]byte, pg.size, pg.size+pg.size/8)
-	}
-	dst := z.buf[:pg.size]
-	copy(dst, pg.body[:pg.levels]) // v2 levels are never compressed
-	if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
-		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
-	}
-	if err := checkPageRuns(&pg.hdr, dst, z.optional, z.kind); err != nil {
-		return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
-	}
-	z.buf, z.cur = dst, k
-	return dst, nil
+	return data, nil
 }
 
 // readAt implements io.ReaderAt on the virtual chunk.
@@ -946,7 +974,7 @@ func (z *lazyChunk) readAt(p []byte, rel int64) (int, error) {
 		if in < len(hdr) {
 			c = copy(p[n:], hdr[in:])
 		} else {
-			data, err := z.payload(k)
+			data, err := z.payload(k, true)
 			if err != nil {
 				return n, err
 			}
@@ -993,7 +1021,7 @@ func (f *File) prepare(rg int, sc *scratch) error {
 		}
 		_, unpadded := chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
 		out := &sc.plain[role]
-		if err := f.walkChunk(role, rg, chunk, length != unpadded, out); err != nil {
+		if err := f.walkChunk(role, rg, chunk, int(unpadded), out); err != nil {
 			return err
 		}
 		if c.rewrite {
