@@ -32,6 +32,10 @@ type arrowCase struct {
 	codec       compress.Compression
 	pageV2      bool
 	pageSize    int64
+	// noStats: no statistics, so v2 page headers count 0 nulls whatever
+	// the levels (arrow-go); nulls in the string columns only, the ones
+	// parquet-go reads from such pages.
+	noStats bool
 }
 
 // arrowWant is the test data for an arrow case, with created_at raw in
@@ -41,6 +45,9 @@ func (c arrowCase) rows() (want []row, raw []int64) {
 	raw = make([]int64, c.n)
 	for i := range want {
 		r := &want[i]
+		if c.noStats {
+			r.Author, r.Created = ptr(int64(i)), ptr(int64(i)*1_000_000)
+		}
 		if c.author32 && r.Author != nil {
 			r.Author = ptr(int64(int32(*r.Author)))
 		}
@@ -144,6 +151,9 @@ func (c arrowCase) write(t testing.TB, want []row, raw []int64) []byte {
 	if c.pageV2 {
 		opts = append(opts, aparquet.WithDataPageVersion(aparquet.DataPageV2))
 	}
+	if c.noStats {
+		opts = append(opts, aparquet.WithStats(false))
+	}
 	if c.pageSize > 0 {
 		opts = append(opts, aparquet.WithDataPageSize(c.pageSize), aparquet.WithBatchSize(64))
 	}
@@ -190,6 +200,8 @@ func TestArrowFiles(t *testing.T) {
 		{name: "many pages v2 plain", n: 3000, rgRows: 1000, nullable: true, noDict: true, unit: arrow.Nanosecond, codec: cs.Zstd, pageSize: 700, pageV2: true},
 		{name: "dictionary fallback", n: 3000, nullable: true, wideStrings: true, dictLimit: 512, unit: arrow.Microsecond, codec: cs.Snappy},
 		{name: "dictionary fallback required v2", n: 3000, rgRows: 1500, wideStrings: true, dictLimit: 512, unit: arrow.Microsecond, codec: cs.Zstd, pageV2: true},
+		{name: "v2 no statistics: null counts 0", n: 3000, nullable: true, noDict: true, unit: arrow.Microsecond, codec: cs.Snappy, pageV2: true, noStats: true},
+		{name: "v2 no statistics uncompressed", n: 3000, nullable: true, noDict: true, unit: arrow.Microsecond, codec: cs.Uncompressed, pageV2: true, noStats: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

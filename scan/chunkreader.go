@@ -370,7 +370,7 @@ func (r *ChunkReader) openData(h *format.PageHeader, data []byte) error {
 			}
 			left -= k
 		}
-		if h.Type == format.DataPageV2 && int(h.DataPageHeaderV2.V.NumNulls) != nv-nonNull {
+		if h.Type == format.DataPageV2 && !nullsAgree(h.DataPageHeaderV2.V.NumNulls, nv-nonNull) {
 			return fmt.Errorf("header says %d nulls, the definition levels %d", h.DataPageHeaderV2.V.NumNulls, nv-nonNull)
 		}
 		r.defs = rleReader{data: defs, width: 1, strict: true}

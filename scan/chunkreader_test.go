@@ -210,7 +210,10 @@ func TestChunkReader(t *testing.T) {
 			dataPage(4, format.Plain, cat(lenPrefixed(rleRun(4, 1)), four)),
 			dataPage(1, format.Plain, cat(lenPrefixed(rleRun(1, 1)), plainInt64(5)))}, 0, nil,
 			"page 1 (offset 59 in the column chunk): the column chunk holds more values than the row group has rows (4)", nil, nil},
-		{"v2 null count wrong", opt, []testPage{dataPageV2(4, 0, format.Plain, cat(rleRun(3, 1), rleRun(1, 0)), plainInt64(1, 2, 3))}, 0, nil, "header says 0 nulls, the definition levels 1", nil, nil},
+		{"v2 null count wrong", opt, []testPage{dataPageV2(4, 2, format.Plain, cat(rleRun(3, 1), rleRun(1, 0)), plainInt64(1, 2, 3))}, 0, nil, "header says 2 nulls, the definition levels 1", nil, nil},
+		// arrow-go writes 0 when it keeps no page statistics.
+		{"v2 null count 0", opt, []testPage{dataPageV2(4, 0, format.Plain, cat(rleRun(3, 1), rleRun(1, 0)), plainInt64(1, 2, 3))}, 0, nil, "",
+			[]int64{1, 2, 3, 0}, []bool{true, true, true, false}},
 		{"unsupported encoding", opt, []testPage{dataPage(4, format.ByteStreamSplit, cat(lenPrefixed(rleRun(4, 1)), four))}, 0, nil, "values encoded as BYTE_STREAM_SPLIT", nil, nil},
 		{"bit-packed levels", opt, []testPage{func() testPage {
 			p := dataPage(4, format.Plain, cat([]byte{0x0f}, four))

@@ -149,7 +149,9 @@ func (d *deltaReader) next() (int64, error) {
 
 // nextMiniblock moves to the next miniblock, reading a block header first
 // if the block's are used up. A miniblock that holds values must have
-// their bytes; the last one's padding may be left out.
+// their bytes; the last one's padding may be left out when nothing follows
+// the values (DELTA_BINARY_PACKED pages; the lengths of DELTA string pages
+// are followed by the strings, and writers pad them).
 func (d *deltaReader) nextMiniblock() error {
 	if d.mb == len(d.widths) {
 		m, k := binary.Varint(d.data)

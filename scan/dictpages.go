@@ -160,8 +160,9 @@ func (c *dictCursor) nextPage(s *Strings, st *colState, firstRow int64) error {
 		return c.errf(-1, "%v", err)
 	}
 	c.pageNonNull, c.wantNonNull = 0, -1
-	if h.Type == format.DataPageV2 {
-		// walkChunk checked that 0 <= NumNulls <= NumValues.
+	if h.Type == format.DataPageV2 && h.DataPageHeaderV2.V.NumNulls != 0 {
+		// walkChunk checked that 0 <= NumNulls <= NumValues. A count of 0
+		// is not checked (see nullsAgree).
 		c.wantNonNull = int(h.DataPageHeaderV2.V.NumValues - h.DataPageHeaderV2.V.NumNulls)
 	}
 	if c.optional {
@@ -293,9 +294,9 @@ type rleReader struct {
 	packed int    // values left in the current bit-packed run
 	bit    int    // bit offset of the next packed value in data
 
-	// strict refuses empty runs, which parquet-go skips (ChunkReader: no
-	// writer writes them, and Arrow's decoder, which read the lookup
-	// tables before, stopped at them).
+	// strict refuses empty runs, which parquet-go skips (ChunkReader and
+	// checkPage: no writer writes them, and Arrow's decoder, which read
+	// the lookup tables before, stopped at them).
 	strict bool
 }
 
@@ -490,8 +491,12 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 	var enc format.Encoding
 	switch h.Type {
 	case format.DataPage:
-		if !h.DataPageHeader.Valid || (pc.optional && h.DataPageHeader.V.DefinitionLevelEncoding != format.RLE) {
-			return nil // no header (walkChunk refuses it) or BIT_PACKED levels (not runs)
+		if !h.DataPageHeader.Valid {
+			return nil // walkChunk refuses it
+		}
+		if e := h.DataPageHeader.V.DefinitionLevelEncoding; pc.optional && e != format.RLE {
+			// parquet-go reads every v1 page's levels as RLE runs.
+			return fmt.Errorf("definition levels encoded as %s (only RLE is supported)", e)
 		}
 		enc = h.DataPageHeader.V.Encoding
 	case format.DataPageV2:
@@ -514,7 +519,7 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 		if nonNull, err = countLevels(defs, nv); err != nil {
 			return fmt.Errorf("definition levels: %v", err)
 		}
-		if h.Type == format.DataPageV2 && int(h.DataPageHeaderV2.V.NumNulls) != nv-nonNull {
+		if h.Type == format.DataPageV2 && !nullsAgree(h.DataPageHeaderV2.V.NumNulls, nv-nonNull) {
 			return fmt.Errorf("header says %d nulls, the definition levels %d", h.DataPageHeaderV2.V.NumNulls, nv-nonNull)
 		}
 	}
@@ -553,11 +558,10 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 			}
 			left -= k
 		}
-	case enc == format.DeltaBinaryPacked:
-		if t, ok := pc.kind.deltaType(); ok {
-			if err := checkDelta(vals, t, nonNull, true); err != nil {
-				return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
-			}
+	case enc == format.DeltaBinaryPacked && w > 0 && pc.kind != kInt96:
+		t, _ := pc.kind.deltaType()
+		if err := checkDelta(vals, t, nonNull, true); err != nil {
+			return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
 		}
 	case enc == format.DeltaLengthByteArray && w == 0:
 		if _, err := checkDeltaLengths(vals, nonNull, true); err != nil {
@@ -571,8 +575,21 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 		if err != nil {
 			return fmt.Errorf("DELTA_BYTE_ARRAY values: %w", err)
 		}
+	default:
+		// parquet-go would decode, say, RLE integers (a boolean encoding)
+		// into zeros without an error.
+		return fmt.Errorf("values encoded as %s (not an encoding of this column's type)", enc)
 	}
 	return nil
+}
+
+// nullsAgree reports whether a v2 page header's null count agrees with its
+// definition levels': equal, or 0 — arrow-go takes the count from the
+// page's statistics, which it leaves out when statistics are off (and for
+// INT96), so its header then says 0 whatever the levels; Arrow's and
+// Spark's readers go by the levels, and so does everything here.
+func nullsAgree(header int32, levels int) bool {
+	return int(header) == levels || header == 0
 }
 
 // countLevels returns how many of the first n definition levels in data

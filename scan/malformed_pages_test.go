@@ -414,3 +414,28 @@ func TestCountLevels(t *testing.T) {
 		}
 	}
 }
+
+// An optional v1 page whose header says BIT_PACKED levels: parquet-go
+// reads every v1 page's levels as RLE runs anyway (94 of 100 rows came out
+// wrong, without an error).
+func TestMalformedBitPackedLevels(t *testing.T) {
+	data, orig := uncompressedFile(t, pgCase{nullable: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
+	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
+		ps[len(ps)-1].h.DataPageHeader.V.DefinitionLevelEncoding = format.BitPacked
+		return ps
+	})
+	wantMalformed(t, bad, orig, "definition levels encoded as BIT_PACKED (only RLE is supported)")
+}
+
+// Integer values said to be RLE-encoded (a boolean encoding): parquet-go
+// decodes them into zeros.
+func TestMalformedValueEncoding(t *testing.T) {
+	data, orig := uncompressedFile(t, pgCase{strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
+	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
+		p := &ps[len(ps)-1]
+		p.h.DataPageHeader.V.Encoding = format.RLE
+		p.body = []byte{0}
+		return ps
+	})
+	wantMalformed(t, bad, orig, "values encoded as RLE (not an encoding of this column's type)")
+}

@@ -59,11 +59,16 @@
 // footers and page headers are checked (Thrift structure, offsets and
 // sizes against the file, value counts against the row count) before
 // anything is allocated from them, every column must yield exactly the row
-// group's rows, decompressed pages must have exactly their stated size, the
-// RLE runs of levels and dictionary indexes may not claim more values than
-// their page holds (parquet-go sizes its output by them), and panics inside
-// parquet-go are recovered at the API boundary. (Damage to
-// the values inside a page that has no checksum can decode to wrong values
+// group's rows, decompressed pages must have exactly their stated size,
+// and panics inside parquet-go are recovered at the API boundary. Every
+// page must hold exactly what its header claims before parquet-go decodes
+// it (checkPage: parquet-go pads a page that decodes short, and sizes its
+// output by RLE run headers and DELTA counts): definition levels 0 or 1
+// for all its values; the non-null values' PLAIN or BYTE_STREAM_SPLIT
+// bytes, dictionary indexes within the chunk's one dictionary (its first
+// page), or DELTA values and lengths of exactly their count; no other
+// encoding. Audit column chunks may not overlap. (Damage to the values
+// inside a page that has no checksum can decode to wrong values
 // unnoticed; no reader can do better.) Limits: MaxRowGroupRows,
 // MaxPageSize.
 // Files from parquet-mr before 1.2.9, whose chunk sizes leave out the
