@@ -44,16 +44,10 @@ func pagesOf(t testing.TB, chunk []byte) []editPage {
 	return out
 }
 
-// editChunk rewrites the chunk of column name in row group rg of an
-// uncompressed file: the edited chunk is appended after the data, page
-// sizes updated and checksums dropped, and the footer points at it.
-func editChunk(t testing.TB, data []byte, rg int, name string, edit func(ps []editPage) []editPage) []byte {
+// encodePages encodes pages as an uncompressed chunk: sizes from the
+// bodies, no checksums.
+func encodePages(t testing.TB, ps []editPage) []byte {
 	t.Helper()
-	m, fstart := footerOf(t, data)
-	leaf := leafIndex(t, data, name)
-	md := &m.RowGroups[rg].Columns[leaf].MetaData
-	start, n := chunkRange(md)
-	ps := edit(pagesOf(t, data[start:start+n]))
 	var chunk []byte
 	var proto thrift.CompactProtocol
 	for _, p := range ps {
@@ -66,6 +60,20 @@ func editChunk(t testing.TB, data []byte, rg int, name string, edit func(ps []ed
 		}
 		chunk = append(append(chunk, hb...), p.body...)
 	}
+	return chunk
+}
+
+// editChunk rewrites the chunk of column name in row group rg of an
+// uncompressed file: the edited chunk is appended after the data, page
+// sizes updated and checksums dropped, and the footer points at it.
+func editChunk(t testing.TB, data []byte, rg int, name string, edit func(ps []editPage) []editPage) []byte {
+	t.Helper()
+	m, fstart := footerOf(t, data)
+	leaf := leafIndex(t, data, name)
+	md := &m.RowGroups[rg].Columns[leaf].MetaData
+	start, n := chunkRange(md)
+	ps := edit(pagesOf(t, data[start:start+n]))
+	chunk := encodePages(t, ps)
 	body := slices.Clone(data[:fstart])
 	newStart := int64(len(body))
 	body = append(body, chunk...)

@@ -116,42 +116,10 @@ func TestStreamMisuse(t *testing.T) {
 // give the same outcome — the same values, or an error — read whole
 // through parquet-go and streamed through dictCursor.
 func TestDictCursorAgrees(t *testing.T) {
-	type page struct {
-		h    format.PageHeader
-		body []byte
-	}
-	pagesOf := func(chunk []byte) []page {
-		var out []page
-		var proto thrift.CompactProtocol
-		for off := 0; off < len(chunk); {
-			hl, err := checkThrift(chunk[off:])
-			if err != nil {
-				t.Fatal(err)
-			}
-			var h format.PageHeader
-			if err := thrift.NewDecoder(proto.NewReaderFromBytes(chunk[off : off+hl])).Decode(&h); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, page{h, slices.Clone(chunk[off+hl : off+hl+int(h.CompressedPageSize)])})
-			off += hl + int(h.CompressedPageSize)
-		}
-		return out
-	}
 	// rebuild writes data's platform chunk (its only column) as pages.
-	rebuild := func(data []byte, pages []page) []byte {
+	rebuild := func(data []byte, pages []editPage) []byte {
 		start, _ := chunkOf(t, data, 0, "platform")
-		var chunk []byte
-		var proto thrift.CompactProtocol
-		for _, p := range pages {
-			p.h.CompressedPageSize = int32(len(p.body))
-			p.h.UncompressedPageSize = int32(len(p.body))
-			p.h.CRC = 0
-			hb, err := thrift.Marshal(&proto, &p.h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			chunk = append(append(chunk, hb...), p.body...)
-		}
+		chunk := encodePages(t, pages)
 		m, _ := footerOf(t, data)
 		cc := &m.RowGroups[0].Columns[0]
 		cc.MetaData.TotalCompressedSize = int64(len(chunk))
@@ -191,29 +159,29 @@ func TestDictCursorAgrees(t *testing.T) {
 			streamed = append(streamed, rowsNoID(t, &sb)...)
 		}
 	}
-	edits := map[string]func(ps []page, v2 bool) bool{
-		"as written": func([]page, bool) bool { return true },
-		"dictionary encoding DELTA_LENGTH_BYTE_ARRAY": func(ps []page, _ bool) bool {
+	edits := map[string]func(ps []editPage, v2 bool) bool{
+		"as written": func([]editPage, bool) bool { return true },
+		"dictionary encoding DELTA_LENGTH_BYTE_ARRAY": func(ps []editPage, _ bool) bool {
 			ps[0].h.DictionaryPageHeader.V.Encoding = format.DeltaLengthByteArray
 			return true
 		},
-		"bytes after the dictionary's values": func(ps []page, _ bool) bool {
+		"bytes after the dictionary's values": func(ps []editPage, _ bool) bool {
 			ps[0].body = append(ps[0].body, 0xff, 0xff, 0xff, 0x7f)
 			return true
 		},
-		"an empty bit-packed run after the indexes": func(ps []page, _ bool) bool {
+		"an empty bit-packed run after the indexes": func(ps []editPage, _ bool) bool {
 			ps[1].body = append(ps[1].body, 0x01)
 			return true
 		},
-		"v2 null count 5 too high": func(ps []page, v2 bool) bool {
+		"v2 null count 5 too high": func(ps []editPage, v2 bool) bool {
 			ps[1].h.DataPageHeaderV2.V.NumNulls += 5
 			return v2
 		},
-		"v2 null count 1 too low": func(ps []page, v2 bool) bool {
+		"v2 null count 1 too low": func(ps []editPage, v2 bool) bool {
 			ps[1].h.DataPageHeaderV2.V.NumNulls--
 			return v2
 		},
-		"v2 repetition levels in a flat column": func(ps []page, v2 bool) bool {
+		"v2 repetition levels in a flat column": func(ps []editPage, v2 bool) bool {
 			ps[1].body = append([]byte{0x00, 0x00}, ps[1].body...)
 			ps[1].h.DataPageHeaderV2.V.RepetitionLevelsByteLength = 2
 			return v2
@@ -233,7 +201,7 @@ func TestDictCursorAgrees(t *testing.T) {
 			}}}
 		data := writePG(t, cols, 100, 0, parquet.Compression(&parquet.Uncompressed), parquet.DataPageVersion(ver))
 		start, n := chunkOf(t, data, 0, "platform")
-		orig := pagesOf(data[start : start+n])
+		orig := pagesOf(t, data[start:start+n])
 		if len(orig) != 2 || orig[0].h.Type != format.DictionaryPage {
 			t.Fatalf("v%d: %d pages, the first %v: want a dictionary page and one data page", ver, len(orig), orig[0].h.Type)
 		}
