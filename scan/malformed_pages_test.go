@@ -154,31 +154,46 @@ func TestMalformedDictIndexesCut(t *testing.T) {
 	}
 }
 
-func TestMalformedPlainShort(t *testing.T) {
-	for _, nullable := range []bool{false, true} {
-		for _, col := range []string{"author_id", "created_at"} {
-			t.Run(fmt.Sprint(col, ", nullable ", nullable), func(t *testing.T) {
-				data, orig := uncompressedFile(t, pgCase{nullable: nullable, strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
-				bad := editChunk(t, data, 0, col, func(ps []editPage) []editPage {
-					p := &ps[len(ps)-1]
-					p.body = p.body[:len(p.body)-8*3]
-					return ps
-				})
-				wantMalformed(t, bad, orig, "PLAIN values need")
-			})
-		}
+// TestMalformedLastPage: the last page of a column chunk of a PLAIN file
+// edited so that it holds other than its header claims.
+func TestMalformedLastPage(t *testing.T) {
+	last := func(edit func(p *editPage)) func([]editPage) []editPage {
+		return func(ps []editPage) []editPage { edit(&ps[len(ps)-1]); return ps }
 	}
-}
-
-func TestMalformedByteStreamSplitShort(t *testing.T) {
-	data, orig := uncompressedFile(t, pgCase{strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
-	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
-		p := &ps[len(ps)-1]
-		p.h.DataPageHeader.V.Encoding = format.ByteStreamSplit
-		p.body = p.body[:len(p.body)-8*3]
-		return ps
-	})
-	wantMalformed(t, bad, orig, "100 BYTE_STREAM_SPLIT values need 800 bytes, the page has 776")
+	cut := last(func(p *editPage) { p.body = p.body[:len(p.body)-8*3] })
+	tests := []struct {
+		name     string
+		col      string
+		nullable bool
+		edit     func([]editPage) []editPage
+		want     string
+	}{
+		// parquet-go read the missing values from its reused buffer.
+		{"PLAIN values cut", "author_id", false, cut, "PLAIN values need"},
+		{"PLAIN values cut", "created_at", false, cut, "PLAIN values need"},
+		{"PLAIN values cut, nullable", "author_id", true, cut, "PLAIN values need"},
+		{"PLAIN values cut, nullable", "created_at", true, cut, "PLAIN values need"},
+		{"BYTE_STREAM_SPLIT values cut", "author_id", false, last(func(p *editPage) {
+			p.h.DataPageHeader.V.Encoding = format.ByteStreamSplit
+			p.body = p.body[:len(p.body)-8*3]
+		}), "100 BYTE_STREAM_SPLIT values need 800 bytes, the page has 776"},
+		// parquet-go reads every v1 page's levels as RLE runs (94 of 100
+		// rows came out wrong, without an error).
+		{"BIT_PACKED levels", "author_id", true, last(func(p *editPage) {
+			p.h.DataPageHeader.V.DefinitionLevelEncoding = format.BitPacked
+		}), "definition levels encoded as BIT_PACKED (only RLE is supported)"},
+		// RLE is a boolean encoding: parquet-go decoded integers into zeros.
+		{"RLE integers", "author_id", false, last(func(p *editPage) {
+			p.h.DataPageHeader.V.Encoding = format.RLE
+			p.body = []byte{0}
+		}), "values encoded as RLE (not an encoding of this column's type)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+", "+tt.col, func(t *testing.T) {
+			data, orig := uncompressedFile(t, pgCase{nullable: tt.nullable, strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
+			wantMalformed(t, editChunk(t, data, 0, tt.col, tt.edit), orig, tt.want)
+		})
+	}
 }
 
 // An optional DELTA page whose header counts fewer values than its
@@ -421,29 +436,4 @@ func TestCountLevels(t *testing.T) {
 			}
 		}
 	}
-}
-
-// An optional v1 page whose header says BIT_PACKED levels: parquet-go
-// reads every v1 page's levels as RLE runs anyway (94 of 100 rows came out
-// wrong, without an error).
-func TestMalformedBitPackedLevels(t *testing.T) {
-	data, orig := uncompressedFile(t, pgCase{nullable: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
-	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
-		ps[len(ps)-1].h.DataPageHeader.V.DefinitionLevelEncoding = format.BitPacked
-		return ps
-	})
-	wantMalformed(t, bad, orig, "definition levels encoded as BIT_PACKED (only RLE is supported)")
-}
-
-// Integer values said to be RLE-encoded (a boolean encoding): parquet-go
-// decodes them into zeros.
-func TestMalformedValueEncoding(t *testing.T) {
-	data, orig := uncompressedFile(t, pgCase{strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 100, false)
-	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
-		p := &ps[len(ps)-1]
-		p.h.DataPageHeader.V.Encoding = format.RLE
-		p.body = []byte{0}
-		return ps
-	})
-	wantMalformed(t, bad, orig, "values encoded as RLE (not an encoding of this column's type)")
 }
