@@ -140,6 +140,16 @@ func (ix *Index) Facts(author int64) policy.Facts {
 // batchChunk is how many probes FactsBatch overlaps.
 const batchChunk = 64
 
+// probeWindow is how far on either side of its interpolated position
+// FactsBatch expects a record: it prefetches the lines holding positions
+// i-probeWindow and i+probeWindow (often the same line). The record lies
+// in another line than position i for about a quarter of probes, and
+// within 3 positions of i for about four in five (measured at 5 million
+// accounts, 64 per bucket), so one or two lines are in flight instead of
+// a second, unprefetched miss in finish: FactsBatch 100 -> 85 ns per
+// probe here. Wider windows cost more than they save.
+const probeWindow = 3
+
 // FactsBatch sets out[i] to Facts(authors[i]) for every i (out must be at
 // least as long as authors). It gives the same answers as calling Facts in
 // a loop, faster: for a chunk of probes it first prefetches the memory
@@ -178,10 +188,12 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		}
 		for k := range chunk {
 			h := hs[k]
-			g, i, _, hi := s.locate(h)
+			g, i, lo, hi := s.locate(h)
 			pos[k] = i
 			if i < hi {
-				prefetch(unsafe.Pointer(&s.groups[g][i]))
+				recs := s.groups[g]
+				prefetch(unsafe.Pointer(&recs[max(i-probeWindow, lo)]))
+				prefetch(unsafe.Pointer(&recs[min(i+probeWindow, hi-1)]))
 			}
 			if hasObj && t.mayHave(h) {
 				prefetch(unsafe.Pointer(&t.off[h>>t.shift]))
