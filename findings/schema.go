@@ -7,7 +7,7 @@
 // The files are written with Apache Arrow (v17) so that DuckDB, pandas
 // (pyarrow) and Spark read them as they are: plain Parquet logical types
 // (STRING, DATE, TIMESTAMP(isAdjustedToUTC=true, MICROS), a standard
-// 3-level LIST), zstd by default, row groups of at most 128 Ki rows, and
+// 3-level LIST), zstd by default, row groups of at most 32 Ki rows, and
 // byte-identical output for identical findings.
 //
 // Arrow stays behind this package's API: callers see schema.Finding only.

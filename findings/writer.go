@@ -25,8 +25,14 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxRows      = 1_000_000
-	DefaultRowGroupRows = 128 * 1024
+	DefaultMaxRows = 1_000_000
+	// DefaultRowGroupRows is small because the Writer holds a row group
+	// in Arrow builders, which grow by doubling, and its pool keeps the
+	// buffers of every size they passed through: at 128 Ki rows that was
+	// about 30 MB on the bench lake, a tenth of the audit's peak RSS. At
+	// 32 Ki the peak is 24 MB lower, for the same CPU time and 0.5 %
+	// larger files.
+	DefaultRowGroupRows = 32 * 1024
 )
 
 // Codec is the compression of a findings file.
