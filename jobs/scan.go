@@ -440,7 +440,12 @@ func (s *scanner) write(r result) error {
 		if h.authorValid[k] {
 			author = h.author[k]
 			fd.AuthorID = &author
-			ev := &h.ev[k]
+			// The evidence is looked up here, not kept with the hit: the
+			// index is immutable, and hits wait in memory for their turn.
+			var ev lookup.EvidenceValues
+			if set&(policy.Minor|policy.Objected) != 0 {
+				ev = s.index.EvidenceOf(author)
+			}
 			if set.Has(policy.Minor) && ev.HasBirthDate {
 				birth = ev.BirthDate
 				fd.BirthDate = &birth
@@ -523,7 +528,6 @@ type hits struct {
 	createdValid []bool
 	plat, ct     []int32
 	vis          []int32
-	ev           []lookup.EvidenceValues
 
 	ids scan.IDs // entry k's content id (scan.File.ContentIDs)
 
@@ -549,7 +553,6 @@ func getHits() *hits {
 	h.author, h.authorValid = h.author[:0], h.authorValid[:0]
 	h.created, h.createdValid = h.created[:0], h.createdValid[:0]
 	h.plat, h.ct, h.vis = h.plat[:0], h.ct[:0], h.vis[:0]
-	h.ev = h.ev[:0]
 	h.ids.Valid, h.ids.Int, h.ids.Data, h.ids.Offsets = h.ids.Valid[:0], h.ids.Int[:0], h.ids.Data[:0], h.ids.Offsets[:0]
 	return h
 }
@@ -567,7 +570,7 @@ func putHits(h *hits) {
 }
 
 // add copies row i of b, flagged with set, into h.
-func (h *hits) add(s *scanner, b *scan.Batch, i int, set policy.Set) {
+func (h *hits) add(b *scan.Batch, i int, set policy.Set) {
 	h.row = append(h.row, int32(b.Start+i))
 	h.set = append(h.set, set)
 	h.author = append(h.author, b.Author[i])
@@ -577,11 +580,6 @@ func (h *hits) add(s *scanner, b *scan.Batch, i int, set policy.Set) {
 	h.plat = append(h.plat, b.Platform.Codes[i])
 	h.ct = append(h.ct, b.ContentType.Codes[i])
 	h.vis = append(h.vis, b.Visibility.Codes[i])
-	var ev lookup.EvidenceValues
-	if b.AuthorValid[i] && set&(policy.Minor|policy.Objected) != 0 {
-		ev = s.index.EvidenceOf(b.Author[i])
-	}
-	h.ev = append(h.ev, ev)
 }
 
 // sliceRows is how many rows of a row group a worker decodes and judges
@@ -668,7 +666,7 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 					h = getHits()
 					h.rowGroup, h.firstRow = b.RowGroup, b.FirstRow
 				}
-				h.add(s, b, i, set)
+				h.add(b, i, set)
 			}
 		}
 	}
