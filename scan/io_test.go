@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -200,4 +201,124 @@ func TestReadRow(t *testing.T) {
 	}
 	err = f.ReadRowGroup(4, &b)
 	wantError(t, err, "r.parquet: row group 4: no such row group: the file has 4")
+}
+
+// rangeReader records the byte ranges read.
+type rangeReader struct {
+	r  io.ReaderAt
+	mu sync.Mutex
+	rs []byteRange
+}
+
+func (c *rangeReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.mu.Lock()
+	c.rs = append(c.rs, byteRange{off, off + int64(n)})
+	c.mu.Unlock()
+	return n, err
+}
+
+// take returns the ranges read since the last call.
+func (c *rangeReader) take() []byteRange {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs := c.rs
+	c.rs = nil
+	return rs
+}
+
+// TestContentIDsFetchedLast: a streamed row group (LazyContentID) whose
+// content_id chunk is 1 MiB or more fetches that chunk only in ContentIDs,
+// after the other columns are decoded; a smaller one is fetched with the
+// others. Either way it is read once however often ContentIDs is called,
+// and the rows are the ones written.
+func TestContentIDsFetchedLast(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []struct {
+		name     string
+		idBytes  int // random hex digits added to each string id
+		deferred bool
+	}{
+		{"small ids", 0, false},
+		{"1.6 KB ids", 1600, true}, // over 1.3 MB per 1000-row chunk, compressed or not
+	} {
+		for _, codec := range []parquet.WriterOption{parquet.Compression(&parquet.Uncompressed), parquet.Compression(&parquet.Snappy)} {
+			want := sampleRows(3000, true, false)
+			if tc.idBytes > 0 {
+				buf := make([]byte, tc.idBytes/2)
+				for i := range want {
+					if id, ok := want[i].ID.(string); ok {
+						for k := range buf {
+							buf[k] = byte(rnd.IntN(256))
+						}
+						want[i].ID = fmt.Sprintf("%s-%x", id, buf)
+					}
+				}
+			}
+			// content_id's chunk comes first, the other five after it.
+			data := writePG(t, pgCase{nullable: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain}.columns(want)[:6], 3000, 1000, codec)
+			rr := &rangeReader{r: bytes.NewReader(data)}
+			f, err := Open(rr, int64(len(data)), "ids.parquet", defaultCols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(tc.name+"/"+f.pf.Metadata().RowGroups[0].Columns[0].MetaData.Codec.String(), func(t *testing.T) {
+				overlaps := func(rs []byteRange, r byteRange) int {
+					n := 0
+					for _, x := range rs {
+						if x.off < r.end && r.off < x.end {
+							n++
+						}
+					}
+					return n
+				}
+				var got []row
+				b := Batch{LazyContentID: true}
+				for rg := 0; rg < f.NumRowGroups(); rg++ {
+					start, length := chunkRange(&f.meta.RowGroups[rg].Columns[f.cols[roleContentID].leaf].MetaData)
+					if big := length >= coalesceGap; big != tc.deferred {
+						t.Fatalf("row group %d: content_id chunk of %d bytes: the case needs it %s 1 MiB", rg, length, map[bool]string{true: "at least", false: "under"}[tc.deferred])
+					}
+					id := byteRange{start, start + length}
+					rr.take()
+					if err := f.OpenRowGroup(rg, &b); err != nil {
+						t.Fatal(err)
+					}
+					var rows []row
+					for {
+						n, err := f.NextRows(&b, 700)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n == 0 {
+							break
+						}
+						rows = append(rows, rowsNoID(t, &b)...)
+					}
+					before := overlaps(rr.take(), id)
+					if wantBefore := map[bool]int{true: 0, false: 1}[tc.deferred]; before != wantBefore {
+						t.Fatalf("row group %d: content_id's chunk %v read %d times before ContentIDs, want %d", rg, id, before, wantBefore)
+					}
+					all := make([]int32, len(rows))
+					for i := range all {
+						all[i] = int32(i)
+					}
+					for k := range 2 {
+						var ids IDs
+						if err := f.ContentIDs(&b, all, &ids); err != nil {
+							t.Fatal(err)
+						}
+						if k == 0 {
+							setIDs(t, rows, &ids)
+						}
+					}
+					if n := before + overlaps(rr.take(), id); n != 1 {
+						t.Fatalf("row group %d: content_id's chunk %v read %d times, want 1", rg, id, n)
+					}
+					got = append(got, rows...)
+				}
+				compareRows(t, got, want)
+			})
+		}
+	}
 }

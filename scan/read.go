@@ -35,7 +35,11 @@ type scratch struct {
 	// LazyContentID, whose content_id chunk idChunk is still in mem.
 	lazyHeld bool
 	idChunk  *parquet.FileColumnChunk
-	idPage   Batch // one page of content ids (ContentIDs)
+	// idFetched: content_id's chunk, which a LazyContentID read leaves
+	// out of the row group's fetch, has been fetched and checked (by
+	// ContentIDs, into the buffers the other columns no longer need).
+	idFetched bool
+	idPage    Batch // one page of content ids (ContentIDs)
 
 	// A row group read by OpenRowGroup/NextRows: each column's page
 	// reader and the values it has decoded so far.
@@ -46,7 +50,8 @@ type scratch struct {
 	useDict   [numRoles]bool // decoded by dict, not pages
 	dict      [numRoles]dictCursor
 
-	bufs   [][]byte            // one per coalesced range
+	buf    []byte              // the fetched bytes
+	bufs   [][]byte            // buf cut by coalesced range
 	plain  [numRoles]lazyChunk // compressed chunks, rewritten uncompressed (lazily)
 	mem    memReader
 	ranges []byteRange
@@ -103,8 +108,9 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 // row's index in its slice).
 //
 // The chunks are fetched and checked as by ReadRowGroup, but only a slice
-// of rows plus the rest of one page per column is decoded at a time. Errors
-// are as ReadRowGroup's.
+// of rows plus the rest of one page per column is decoded at a time, and a
+// content_id chunk of 1 MiB or more is fetched and checked by ContentIDs,
+// into the memory the other chunks held. Errors are as ReadRowGroup's.
 func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 	if !b.LazyContentID {
 		return &Error{File: f.name, RowGroup: i, Row: -1, Err: errors.New("internal error: OpenRowGroup needs LazyContentID")}
@@ -263,18 +269,30 @@ func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error
 	}
 	sc := b.sc
 	f.closePages(sc)
-	sc.held, sc.lazyHeld, sc.streaming, sc.idChunk = false, false, false, nil
+	sc.held, sc.lazyHeld, sc.streaming, sc.idChunk, sc.idFetched = false, false, false, nil, false
 	sc.owner, sc.ownerRG = f, i
 	n := int(f.meta.RowGroups[i].NumRows)
 	b.File, b.RowGroup, b.FirstRow, b.N, b.Start, b.rgRows = f.name, i, f.firstRow[i], 0, 0, n
 
-	if err := f.fetch(i, sc); err != nil {
+	// With LazyContentID, a content_id chunk of 1 MiB or more is fetched
+	// by ContentIDs once the other columns are decoded, into the same
+	// buffers, so that a row group's chunks are not all in memory at
+	// once. A smaller one is fetched now: it is most likely read through
+	// anyway, in the gap between the others (see coalesceGap).
+	want := allRoles
+	if c := &f.cols[roleContentID]; b.LazyContentID && !c.absent {
+		if _, n := f.fetchRange(i, c); n >= coalesceGap {
+			want[roleContentID] = false
+		}
+	}
+	if err := f.fetch(i, sc, &want); err != nil {
 		return out, err
 	}
 	// Page headers are checked before anything is sized by the row count.
-	if err := f.prepare(i, sc); err != nil {
+	if err := f.prepare(i, sc, &want); err != nil {
 		return out, err
 	}
+	sc.idFetched = want[roleContentID]
 	chunks := f.pf.RowGroups()[i].ColumnChunks()
 	var plainChunks []parquet.ColumnChunk
 	if f.plain != nil {
@@ -375,6 +393,19 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 	pb := &sc.idPage
 	if pb.sc == nil {
 		pb.sc = new(scratch)
+	}
+	if !sc.idFetched {
+		// The other columns are decoded: their page readers and
+		// fetched bytes are no longer needed.
+		f.closePages(sc)
+		want := [numRoles]bool{roleContentID: true}
+		if err := f.fetch(rg, sc, &want); err != nil {
+			return err
+		}
+		if err := f.prepare(rg, sc, &want); err != nil {
+			return err
+		}
+		sc.idFetched = true
 	}
 	st := &pb.sc.st[roleContentID]
 	st.reset()
@@ -595,11 +626,20 @@ func (f *File) wrap(role, rg int, row int64, err error) error {
 // byteRange is a span of the file.
 type byteRange struct{ off, end int64 }
 
-// fetch reads the audit columns' chunks of row group rg into sc.mem.
-func (f *File) fetch(rg int, sc *scratch) error {
+// allRoles has every role: fetch and prepare all the audit columns.
+var allRoles = func() (a [numRoles]bool) {
+	for r := range a {
+		a[r] = true
+	}
+	return a
+}()
+
+// fetch reads the chunks of row group rg of the audit columns in want into
+// sc.mem, replacing what it held.
+func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 	rs := sc.ranges[:0]
 	for role := range f.cols {
-		if f.cols[role].absent {
+		if f.cols[role].absent || !want[role] {
 			continue
 		}
 		start, length := f.fetchRange(rg, &f.cols[role])
@@ -618,20 +658,28 @@ func (f *File) fetch(rg int, sc *scratch) error {
 		merged = append(merged, r)
 	}
 	sc.ranges = merged
-	for len(sc.bufs) < len(merged) {
-		sc.bufs = append(sc.bufs, nil)
+	// The ranges are cut from one buffer kept from row group to row group
+	// (and from file to file, whose layouts differ): buffers kept per
+	// range would each grow to the largest range seen at their index.
+	total := 0
+	for _, r := range merged {
+		total += int(r.end - r.off)
 	}
+	if cap(sc.buf) < total {
+		// Room to spare: the next row group's chunks are often a little
+		// larger than this one's.
+		sc.buf = make([]byte, total, total+total/8)
+	}
+	sc.bufs = sc.bufs[:0]
 	sc.mem.segs = sc.mem.segs[:0]
-	for k, r := range merged {
+	pos := 0
+	for _, r := range merged {
 		// Ranges were checked against the file size at Open.
 		n := int(r.end - r.off)
-		if cap(sc.bufs[k]) < n {
-			// Room to spare: the next row group's chunks are often a
-			// little larger than this one's.
-			sc.bufs[k] = make([]byte, n, n+n/8)
-		}
-		sc.bufs[k] = sc.bufs[k][:n]
-		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: sc.bufs[k]})
+		buf := sc.buf[pos : pos+n : pos+n]
+		pos += n
+		sc.bufs = append(sc.bufs, buf)
+		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: buf})
 	}
 
 	errs := make([]error, len(merged))
@@ -999,18 +1047,18 @@ func (f *File) fetchRange(rg int, c *column) (start, length int64) {
 	return start, length
 }
 
-// prepare checks every audit column chunk of row group rg (see walkChunk)
+// prepare checks the chunks of row group rg of the audit columns in want (see walkChunk)
 // and rewrites the compressed ones, adding them to sc.mem at their virtual
 // offsets.
-func (f *File) prepare(rg int, sc *scratch) error {
+func (f *File) prepare(rg int, sc *scratch, want *[numRoles]bool) error {
 	var done [numRoles]bool
 	for role := range f.cols {
 		c := &f.cols[role]
-		if done[role] || c.absent {
+		if done[role] || c.absent || !want[role] {
 			continue
 		}
 		for r := role + 1; r < numRoles; r++ {
-			if !f.cols[r].absent && f.cols[r].leaf == c.leaf {
+			if want[r] && !f.cols[r].absent && f.cols[r].leaf == c.leaf {
 				done[r] = true // the same column mapped twice: one pass is enough
 			}
 		}
