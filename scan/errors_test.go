@@ -88,14 +88,19 @@ func readFile(data []byte, cols Columns) error {
 	err := readFileAs(data, cols, false)
 	// Read with LazyContentID (then ContentIDs for no row), the file must
 	// fail just the same: a damaged content_id column is caught although
-	// no id is wanted.
-	if lazyErr := readFileAs(data, cols, true); (err == nil) != (lazyErr == nil) {
-		return fmt.Errorf("read: %v; read with LazyContentID: %v", err, lazyErr)
-	}
-	// Streamed with OpenRowGroup and NextRows, a few rows at a time, too.
-	for _, slice := range []int{1, 7, 1 << 16} {
-		if serr := streamFile(data, cols, slice); (err == nil) != (serr == nil) {
-			return fmt.Errorf("read: %v; streamed %d rows at a time: %v", err, slice, serr)
+	// no id is wanted. So it must when content_id is fetched after the
+	// other columns, as a chunk of 1 MiB or more is (deferIDBytes).
+	defer func(d int64) { deferIDBytes = d }(deferIDBytes)
+	for _, d := range []int64{coalesceGap, 0} {
+		deferIDBytes = d
+		if lazyErr := readFileAs(data, cols, true); (err == nil) != (lazyErr == nil) {
+			return fmt.Errorf("read: %v; read with LazyContentID (deferred from %d bytes): %v", err, d, lazyErr)
+		}
+		// Streamed with OpenRowGroup and NextRows, a few rows at a time, too.
+		for _, slice := range []int{1, 7, 1 << 16} {
+			if serr := streamFile(data, cols, slice); (err == nil) != (serr == nil) {
+				return fmt.Errorf("read: %v; streamed %d rows at a time (content_id deferred from %d bytes): %v", err, slice, d, serr)
+			}
 		}
 	}
 	return err

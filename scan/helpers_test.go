@@ -140,8 +140,26 @@ func rowsNoID(t testing.TB, b *Batch) []row {
 
 // streamRows reads every row group of f with OpenRowGroup and NextRows,
 // slice rows at a time, then ContentIDs for all of its rows, checking the
-// batches' headers.
+// batches' headers. It reads f twice, with content_id fetched with the
+// other columns and after them (as a chunk of 1 MiB or more is, see
+// deferIDBytes), which must agree.
 func streamRows(t testing.TB, f *File, slice int) ([]row, error) {
+	t.Helper()
+	defer func(d int64) { deferIDBytes = d }(deferIDBytes)
+	deferIDBytes = coalesceGap
+	rows, err := streamRowsOnce(t, f, slice)
+	deferIDBytes = 0
+	drows, derr := streamRowsOnce(t, f, slice)
+	if (err == nil) != (derr == nil) {
+		t.Fatalf("streamed: %v; with content_id fetched last: %v", err, derr)
+	}
+	if err == nil {
+		compareRows(t, drows, rows)
+	}
+	return rows, err
+}
+
+func streamRowsOnce(t testing.TB, f *File, slice int) ([]row, error) {
 	t.Helper()
 	var all []row
 	b := Batch{LazyContentID: true}
