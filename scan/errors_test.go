@@ -85,20 +85,18 @@ func chunkOf(t testing.TB, data []byte, rg int, name string) (int, int) {
 
 // readFile opens data and reads every row group, returning the first error.
 func readFile(data []byte, cols Columns) error {
-	err := readFileAs(data, cols, false)
+	err := readFileAs(data, cols, false, coalesceGap)
 	// Read with LazyContentID (then ContentIDs for no row), the file must
 	// fail just the same: a damaged content_id column is caught although
 	// no id is wanted. So it must when content_id is fetched after the
-	// other columns, as a chunk of 1 MiB or more is (deferIDBytes).
-	defer func(d int64) { deferIDBytes = d }(deferIDBytes)
+	// other columns, as a chunk of 1 MiB or more is (File.deferIDBytes).
 	for _, d := range []int64{coalesceGap, 0} {
-		deferIDBytes = d
-		if lazyErr := readFileAs(data, cols, true); (err == nil) != (lazyErr == nil) {
+		if lazyErr := readFileAs(data, cols, true, d); (err == nil) != (lazyErr == nil) {
 			return fmt.Errorf("read: %v; read with LazyContentID (deferred from %d bytes): %v", err, d, lazyErr)
 		}
 		// Streamed with OpenRowGroup and NextRows, a few rows at a time, too.
 		for _, slice := range []int{1, 7, 1 << 16} {
-			if serr := streamFile(data, cols, slice); (err == nil) != (serr == nil) {
+			if serr := streamFile(data, cols, slice, d); (err == nil) != (serr == nil) {
 				return fmt.Errorf("read: %v; streamed %d rows at a time (content_id deferred from %d bytes): %v", err, slice, d, serr)
 			}
 		}
@@ -107,12 +105,14 @@ func readFile(data []byte, cols Columns) error {
 }
 
 // streamFile reads every row group of data with OpenRowGroup, NextRows and
-// ContentIDs (for no row), returning the first error.
-func streamFile(data []byte, cols Columns, slice int) error {
+// ContentIDs (for no row), returning the first error; content_id chunks of
+// deferID bytes or more are fetched by ContentIDs.
+func streamFile(data []byte, cols Columns, slice int, deferID int64) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
 	if err != nil {
 		return err
 	}
+	f.deferIDBytes = deferID
 	b := Batch{LazyContentID: true}
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.OpenRowGroup(i, &b); err != nil {
@@ -134,11 +134,12 @@ func streamFile(data []byte, cols Columns, slice int) error {
 	return nil
 }
 
-func readFileAs(data []byte, cols Columns, lazy bool) error {
+func readFileAs(data []byte, cols Columns, lazy bool, deferID int64) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
 	if err != nil {
 		return err
 	}
+	f.deferIDBytes = deferID
 	b := Batch{LazyContentID: lazy}
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.ReadRowGroup(i, &b); err != nil {

@@ -38,13 +38,11 @@ func FuzzOpen(f *testing.F) {
 	f.Add(writePG(f, pgCase{intIDs: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain, pageV: 1}.columns(sampleRows(30, false, true)),
 		30, 0, parquet.Compression(&parquet.Lz4Raw), parquet.DataPageVersion(1)))
 
-	defer func(d int64) { deferIDBytes = d }(deferIDBytes)
-
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Streamed reads fetch content_id after the other columns for
 		// half of the inputs (the real threshold, 1 MiB, is more than a
 		// fuzzed file holds).
-		deferIDBytes = map[bool]int64{true: 0, false: coalesceGap}[len(data)%2 == 0]
+		deferID := map[bool]int64{true: 0, false: coalesceGap}[len(data)%2 == 0]
 		check := func(err error) {
 			var se *Error
 			if err != nil && !errors.As(err, &se) {
@@ -52,6 +50,7 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 		readAllGroups := func(file *File) {
+			file.deferIDBytes = deferID
 			var b Batch
 			for i := 0; i < file.NumRowGroups(); i++ {
 				if err := file.ReadRowGroup(i, &b); err != nil {

@@ -142,13 +142,13 @@ func rowsNoID(t testing.TB, b *Batch) []row {
 // slice rows at a time, then ContentIDs for all of its rows, checking the
 // batches' headers. It reads f twice, with content_id fetched with the
 // other columns and after them (as a chunk of 1 MiB or more is, see
-// deferIDBytes), which must agree.
+// File.deferIDBytes), which must agree.
 func streamRows(t testing.TB, f *File, slice int) ([]row, error) {
 	t.Helper()
-	defer func(d int64) { deferIDBytes = d }(deferIDBytes)
-	deferIDBytes = coalesceGap
+	defer func(d int64) { f.deferIDBytes = d }(f.deferIDBytes)
+	f.deferIDBytes = coalesceGap
 	rows, err := streamRowsOnce(t, f, slice)
-	deferIDBytes = 0
+	f.deferIDBytes = 0
 	drows, derr := streamRowsOnce(t, f, slice)
 	if (err == nil) != (derr == nil) {
 		t.Fatalf("streamed: %v; with content_id fetched last: %v", err, derr)

@@ -2,10 +2,12 @@ package scan
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -320,5 +322,55 @@ func TestContentIDsFetchedLast(t *testing.T) {
 				compareRows(t, got, want)
 			})
 		}
+	}
+}
+
+// failRange fails every read that overlaps bad, once armed.
+type failRange struct {
+	r     io.ReaderAt
+	bad   byteRange
+	armed bool
+}
+
+func (f *failRange) ReadAt(p []byte, off int64) (int, error) {
+	if f.armed && off < f.bad.end && f.bad.off < off+int64(len(p)) {
+		return 0, errors.New("injected read error")
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestContentIDsFetchError: a deferred content_id fetch that fails gives
+// an *Error naming the column and row group, and the row group is not
+// trusted.
+func TestContentIDsFetchError(t *testing.T) {
+	want := sampleRows(300, true, false)
+	data := writePG(t, pgCase{nullable: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain}.columns(want)[:6], 300, 300, parquet.Compression(&parquet.Snappy))
+	start, n := chunkOf(t, data, 0, "content_id")
+	fr := &failRange{r: bytes.NewReader(data), bad: byteRange{int64(start), int64(start + n)}}
+	f, err := Open(fr, int64(len(data)), "x.parquet", defaultCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.deferIDBytes = 0
+	b := Batch{LazyContentID: true}
+	if err := f.OpenRowGroup(0, &b); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := f.NextRows(&b, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// Only the deferred read fails (the others' read may cover the
+	// content_id chunk too, as a gap under 1 MiB).
+	fr.armed = true
+	err = f.ContentIDs(&b, nil, new(IDs))
+	var se *Error
+	if !errors.As(err, &se) || se.Column != "content_id" || se.RowGroup != 0 || !strings.Contains(err.Error(), "injected read error") {
+		t.Fatalf("ContentIDs: %v (%#v), want an *Error naming content_id and row group 0", err, se)
 	}
 }

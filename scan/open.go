@@ -102,6 +102,10 @@ type File struct {
 	// sizes leave out the dictionary page header (PARQUET-816); like Arrow,
 	// read up to maxDictHeaderSize more bytes and stop after the last page.
 	padChunks bool
+	// deferIDBytes is the smallest content_id chunk a read with
+	// Batch.LazyContentID fetches in ContentIDs rather than with the
+	// other columns (coalesceGap; tests lower it).
+	deferIDBytes int64
 }
 
 // maxDictHeaderSize is the padding for PARQUET-816 files (Arrow's value).
@@ -172,6 +176,8 @@ func open(r io.ReaderAt, size int64, name string, mapped [numRoles]string) (f *F
 		pf:      pf,
 		meta:    pf.Metadata(),
 		dataEnd: size - 8 - footerLen,
+
+		deferIDBytes: coalesceGap,
 	}
 
 	tops, err := topLevel(f.meta, pf.Root())

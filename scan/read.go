@@ -32,7 +32,8 @@ type scratch struct {
 	owner   *File
 	ownerRG int
 	// lazyHeld: the batch holds row group ownerRG of owner read with
-	// LazyContentID, whose content_id chunk idChunk is still in mem.
+	// LazyContentID, whose content_id chunk idChunk is in mem, or is
+	// fetched into it by ContentIDs (idFetched false).
 	lazyHeld bool
 	idChunk  *parquet.FileColumnChunk
 	// idFetched: content_id's chunk, which a LazyContentID read leaves
@@ -64,8 +65,9 @@ type scratch struct {
 // where known, the column and row.
 //
 // The six column chunks are fetched with one ReadAt per run of chunks less
-// than 1 MiB apart (up to four reads in parallel), then decoded from memory.
-// Each column must yield exactly the row group's row count.
+// than 1 MiB apart (up to four reads in parallel), then decoded from memory;
+// with b.LazyContentID, a content_id chunk of 1 MiB or more is left to
+// ContentIDs. Each column must yield exactly the row group's row count.
 //
 // OpenRowGroup and NextRows decode the same row group a slice of rows at a
 // time, in less memory.
@@ -281,7 +283,7 @@ func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error
 	// anyway, in the gap between the others (see coalesceGap).
 	want := allRoles
 	if c := &f.cols[roleContentID]; b.LazyContentID && !c.absent {
-		if _, n := f.fetchRange(i, c); n >= deferIDBytes {
+		if _, n := f.fetchRange(i, c); n >= f.deferIDBytes {
 			want[roleContentID] = false
 		}
 	}
@@ -400,6 +402,10 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 		f.closePages(sc)
 		want := [numRoles]bool{roleContentID: true}
 		if err := f.fetch(rg, sc, &want); err != nil {
+			var se *Error
+			if errors.As(err, &se) && se.Column == "" {
+				se.Column = c.name // the read was content_id's alone
+			}
 			return err
 		}
 		if err := f.prepare(rg, sc, &want); err != nil {
@@ -625,10 +631,6 @@ func (f *File) wrap(role, rg int, row int64, err error) error {
 
 // byteRange is a span of the file.
 type byteRange struct{ off, end int64 }
-
-// deferIDBytes is the smallest content_id chunk a streamed row group
-// fetches after the other columns (a variable for the fuzz test).
-var deferIDBytes int64 = coalesceGap
 
 // allRoles has every role: fetch and prepare all the audit columns.
 var allRoles = func() (a [numRoles]bool) {

@@ -35,7 +35,10 @@
 // column), so memory holds a row group's compressed chunks and its decoded
 // columns, never its decompressed chunks. NextRows decodes the columns a
 // slice at a time, so that of the decoded columns memory holds a slice plus
-// the rest of one page per column.
+// the rest of one page per column. With Batch.LazyContentID, a content_id
+// chunk of 1 MiB or more is fetched (and checked) only by ContentIDs, once
+// the other columns are decoded, into the same memory: one more ranged GET
+// per row group, and a row group's chunks are never all in memory at once.
 //
 // # Decoding
 //
@@ -129,7 +132,8 @@ type Batch struct {
 	// for the rows the caller wants (content ids are only needed for
 	// findings, a few rows in a hundred). A batch read this way must be
 	// passed to ContentIDs, which checks the column, before its row group
-	// is trusted.
+	// is trusted: a content_id chunk of 1 MiB or more is not even read
+	// until then.
 	LazyContentID bool
 
 	Author      []int64
