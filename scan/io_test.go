@@ -283,20 +283,7 @@ func TestContentIDsFetchedLast(t *testing.T) {
 					}
 					id := byteRange{start, start + length}
 					rr.take()
-					if err := f.OpenRowGroup(rg, &b); err != nil {
-						t.Fatal(err)
-					}
-					var rows []row
-					for {
-						n, err := f.NextRows(&b, 700)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if n == 0 {
-							break
-						}
-						rows = append(rows, rowsNoID(t, &b)...)
-					}
+					rows := openAndDrain(t, f, rg, &b, 700)
 					before := overlaps(rr.take(), id)
 					if wantBefore := map[bool]int{true: 0, false: 1}[tc.deferred]; before != wantBefore {
 						t.Fatalf("row group %d: content_id's chunk %v read %d times before ContentIDs, want %d", rg, id, before, wantBefore)
@@ -353,18 +340,7 @@ func TestContentIDsFetchError(t *testing.T) {
 	}
 	f.deferIDBytes = 0
 	b := Batch{LazyContentID: true}
-	if err := f.OpenRowGroup(0, &b); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		n, err := f.NextRows(&b, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	openAndDrain(t, f, 0, &b, 100)
 	// Only the deferred read fails (the others' read may cover the
 	// content_id chunk too, as a gap under 1 MiB).
 	fr.armed = true
@@ -372,5 +348,25 @@ func TestContentIDsFetchError(t *testing.T) {
 	var se *Error
 	if !errors.As(err, &se) || se.Column != "content_id" || se.RowGroup != 0 || !strings.Contains(err.Error(), "injected read error") {
 		t.Fatalf("ContentIDs: %v (%#v), want an *Error naming content_id and row group 0", err, se)
+	}
+}
+
+// openAndDrain opens row group rg into b (LazyContentID) and reads it to
+// its end, slice rows at a time, returning its rows without content ids.
+func openAndDrain(t *testing.T, f *File, rg int, b *Batch, slice int) []row {
+	t.Helper()
+	if err := f.OpenRowGroup(rg, b); err != nil {
+		t.Fatal(err)
+	}
+	var rows []row
+	for {
+		n, err := f.NextRows(b, slice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return rows
+		}
+		rows = append(rows, rowsNoID(t, b)...)
 	}
 }
