@@ -1053,9 +1053,9 @@ func (f *File) fetchRange(rg int, c *column) (start, length int64) {
 	return start, length
 }
 
-// prepare checks the chunks of row group rg of the audit columns in want (see walkChunk)
-// and rewrites the compressed ones, adding them to sc.mem at their virtual
-// offsets.
+// prepare checks the chunks of row group rg of the audit columns in want
+// (see walkChunk) and rewrites the compressed ones, adding them to sc.mem
+// at their virtual offsets.
 func (f *File) prepare(rg int, sc *scratch, want *[numRoles]bool) error {
 	var done [numRoles]bool
 	for role := range f.cols {
