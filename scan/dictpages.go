@@ -85,7 +85,7 @@ func (c *dictCursor) reset(f *File, role, rg int, z *lazyChunk) {
 // errf returns an error naming the page being decoded.
 func (c *dictCursor) errf(row int64, format string, args ...any) error {
 	pg := &c.chunk.pages[c.next-1]
-	return c.f.errf(c.role, c.rg, row, "page %d (offset %d in the column chunk): %s", pg.index, pg.fileOff, fmt.Sprintf(format, args...))
+	return c.f.errf(c.role, c.rg, row, "%s: %s", pg.where(), fmt.Sprintf(format, args...))
 }
 
 // payload returns page k's uncompressed bytes, checking its CRC when the

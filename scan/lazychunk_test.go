@@ -41,7 +41,7 @@ func TestLazyChunkReads(t *testing.T) {
 		default:
 			body = snappy.Encode(nil, payload)
 		}
-		z.add(hdr, body, len(payload), levels, compressed, k, 1000*k)
+		z.add(hdr, body, len(payload), levels, compressed, k, 1000*k, int64(100*k))
 		want = append(append(want, hdr...), payload...)
 	}
 	if z.size != int64(len(want)) {
@@ -72,25 +72,25 @@ func TestLazyChunkReads(t *testing.T) {
 }
 
 // TestLazyChunkCorruptPayload: a payload that does not decompress fails the
-// read with an error naming the page and its offset in the column chunk;
-// pages before it read fine.
+// read with an error naming the page, its offset in the column chunk and
+// the row it starts at; pages before it read fine.
 func TestLazyChunkCorruptPayload(t *testing.T) {
 	var z lazyChunk
 	z.reset(format.Snappy)
 	good := snappy.Encode(nil, []byte("hello hello hello"))
-	z.add([]byte("H0"), good, 17, 0, true, 0, 0)
-	z.add([]byte("H1"), []byte{0xff, 0xff, 0xff, 0x01, 0x02}, 17, 0, true, 1, 40)
+	z.add([]byte("H0"), good, 17, 0, true, 0, 0, 500)
+	z.add([]byte("H1"), []byte{0xff, 0xff, 0xff, 0x01, 0x02}, 17, 0, true, 1, 40, 517)
 	p := make([]byte, 19)
 	if n, err := z.readAt(p, 0); n != 19 || err != nil || string(p[2:]) != "hello hello hello" {
 		t.Fatalf("first page: %d %v %q", n, err, p)
 	}
 	_, err := z.readAt(make([]byte, 30), 0)
-	if err == nil || !strings.Contains(err.Error(), "page 1 (offset 40 in the column chunk)") {
-		t.Fatalf("error %v, want one naming page 1 at offset 40", err)
+	if err == nil || !strings.Contains(err.Error(), "page 1 (offset 40 in the column chunk, from row 517)") {
+		t.Fatalf("error %v, want one naming page 1 at offset 40, from row 517", err)
 	}
 	// A payload of the wrong size is refused too.
 	z.reset(format.Snappy)
-	z.add([]byte("H"), good, 16, 0, true, 0, 0)
+	z.add([]byte("H"), good, 16, 0, true, 0, 0, -1)
 	if _, err := z.readAt(make([]byte, 5), 1); err == nil || !strings.Contains(err.Error(), "header says 16") {
 		t.Fatalf("wrong size: error %v", err)
 	}

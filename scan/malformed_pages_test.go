@@ -270,7 +270,7 @@ func TestMalformedDictionaryOnDataPage(t *testing.T) {
 				}
 				return []editPage{p}
 			})
-			wantMalformed(t, bad, orig, "page 0 (offset 0 in the column chunk): a DATA_PAGE page with a dictionary page header")
+			wantMalformed(t, bad, orig, "page 0 (offset 0 in the column chunk, from row 0): a DATA_PAGE page with a dictionary page header")
 		})
 	}
 }
@@ -436,4 +436,30 @@ func TestCountLevels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMalformedPageNamesRow: an error in a page that is not the chunk's
+// first names the page, the offset of its header in the column chunk and
+// the row of the file it starts at (the offset used to be where the page
+// ended).
+func TestMalformedPageNamesRow(t *testing.T) {
+	data, orig := uncompressedFile(t, pgCase{strEnc: &parquet.Plain, intEnc: &parquet.Plain}, 400, true)
+	const k = 2 // the page cut
+	var off, row, nv int
+	bad := editChunk(t, data, 0, "author_id", func(ps []editPage) []editPage {
+		if len(ps) <= k+1 || ps[0].h.Type == format.DictionaryPage {
+			t.Fatalf("author_id has %d pages, the first %s; the test needs more than %d data pages", len(ps), ps[0].h.Type, k+1)
+		}
+		off = len(encodePages(t, ps[:k]))
+		for _, p := range ps[:k] {
+			row += int(p.h.DataPageHeader.V.NumValues)
+		}
+		nv = int(ps[k].h.DataPageHeader.V.NumValues)
+		ps[k].body = ps[k].body[:len(ps[k].body)-8]
+		return ps
+	})
+	if row == 0 {
+		t.Fatal("no rows before the page cut")
+	}
+	wantMalformed(t, bad, orig, fmt.Sprintf("page %d (offset %d in the column chunk, from row %d): %d PLAIN values need", k, off, row, nv))
 }

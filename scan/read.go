@@ -800,12 +800,19 @@ func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) e
 	var proto thrift.CompactProtocol
 	var values int64
 	for off, page := 0, 0; off < limit && !(padded && values == rows && rows > 0); page++ {
+		// The page's offset in the chunk (off moves on past the page
+		// before the last checks) and, once its header is read, the row
+		// of the file it starts at (-1: a dictionary page).
+		start, first := off, int64(-1)
 		bad := func(format string, args ...any) error {
-			return f.errf(role, rg, -1, "page %d (offset %d in the column chunk): %s", page, off, fmt.Sprintf(format, args...))
+			return f.errf(role, rg, -1, "%s: %s", pageWhere(page, start, first), fmt.Sprintf(format, args...))
 		}
 		h, hl, err := readPageHeader(chunk[off:])
 		if err != nil {
 			return bad("header: %v", err)
+		}
+		if h.Type != format.DictionaryPage {
+			first = f.firstRow[rg] + values
 		}
 		if off == 0 && padded && h.Type == format.DictionaryPage {
 			limit = min(limit+hl, len(chunk)) // PARQUET-816
@@ -881,7 +888,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) e
 				return bad("%v", err)
 			}
 			// Pages as they are, for dictCursor.
-			out.addRaw(h, body, page, off-hl-len(body))
+			out.addRaw(h, body, page, start, first)
 			continue
 		}
 
@@ -901,7 +908,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) e
 		if err != nil {
 			return bad("re-encoding the header: %v", err)
 		}
-		out.add(hdr, body, size, levels, compressed, page, off-hl-len(body))
+		out.add(hdr, body, size, levels, compressed, page, start, first)
 		out.pages[len(out.pages)-1].hdr = h
 	}
 	if values != rows {
@@ -939,9 +946,22 @@ type lazyPage struct {
 	size       int // payload size uncompressed
 	levels     int // v2: bytes of levels before the compressed values
 	compressed bool
-	checked    bool // its payload passed checkPage
-	index      int  // page number in the chunk, for errors
-	fileOff    int  // offset of its header in the column chunk, for errors
+	checked    bool  // its payload passed checkPage
+	index      int   // page number in the chunk, for errors
+	fileOff    int   // offset of its header in the column chunk, for errors
+	firstRow   int64 // row of the file the page starts at (-1: dictionary), for errors
+}
+
+// where names the page for errors.
+func (pg *lazyPage) where() string { return pageWhere(pg.index, pg.fileOff, pg.firstRow) }
+
+// pageWhere names page index of a column chunk, at offset off in it and
+// starting at row firstRow of the file (-1: a dictionary page), for errors.
+func pageWhere(index, off int, firstRow int64) string {
+	if firstRow < 0 {
+		return fmt.Sprintf("page %d (offset %d in the column chunk)", index, off)
+	}
+	return fmt.Sprintf("page %d (offset %d in the column chunk, from row %d)", index, off, firstRow)
 }
 
 func (z *lazyChunk) reset(codec format.CompressionCodec) {
@@ -951,17 +971,17 @@ func (z *lazyChunk) reset(codec format.CompressionCodec) {
 	z.size, z.cur, z.last = 0, -1, 0
 }
 
-func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, index, fileOff int) {
+func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, index, fileOff int, firstRow int64) {
 	z.hdrs = append(z.hdrs, hdr...)
 	z.pages = append(z.pages, lazyPage{off: z.size, hdrEnd: len(z.hdrs), body: body, size: size,
-		levels: levels, compressed: compressed, index: index, fileOff: fileOff})
+		levels: levels, compressed: compressed, index: index, fileOff: fileOff, firstRow: firstRow})
 	z.size += int64(len(hdr)) + int64(size)
 }
 
 // addRaw records a page of a chunk that is not rewritten: parquet-go reads
 // the chunk itself, and only dictCursor reads these.
-func (z *lazyChunk) addRaw(h format.PageHeader, body []byte, index, fileOff int) {
-	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff})
+func (z *lazyChunk) addRaw(h format.PageHeader, body []byte, index, fileOff int, firstRow int64) {
+	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff, firstRow: firstRow})
 }
 
 // check describes the chunk for checkPage.
@@ -997,7 +1017,7 @@ func (z *lazyChunk) payload(k int, check bool) ([]byte, error) {
 			dst := z.buf[:pg.size]
 			copy(dst, pg.body[:pg.levels]) // v2 levels are never compressed
 			if err := decompress(z.codec, dst[pg.levels:], pg.body[pg.levels:]); err != nil {
-				return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+				return nil, fmt.Errorf("%s: %w", pg.where(), err)
 			}
 			z.buf, z.cur = dst, k
 		}
@@ -1005,7 +1025,7 @@ func (z *lazyChunk) payload(k int, check bool) ([]byte, error) {
 	}
 	if check && !pg.checked {
 		if err := checkPage(&pg.hdr, data, z.check()); err != nil {
-			return nil, fmt.Errorf("page %d (offset %d in the column chunk): %w", pg.index, pg.fileOff, err)
+			return nil, fmt.Errorf("%s: %w", pg.where(), err)
 		}
 		pg.checked = true
 	}
