@@ -65,9 +65,17 @@ func decompress(codec format.CompressionCodec, dst, src []byte) error {
 	return nil
 }
 
+// lz4Block decodes one LZ4 block into dst. pierrec/lz4's decoder (amd64
+// assembly) dereferences dst even when it is empty, so an empty dst is
+// handled here: the only blocks that decode to nothing are nothing and a
+// single token (found by FuzzChunkReader: a page claiming 0 bytes
+// uncompressed with a longer LZ4_RAW body crashed the process).
 func lz4Block(dst, src []byte) (int, error) {
-	if len(dst) == 0 && len(src) <= 1 {
-		return 0, nil // an empty block: nothing or a single zero token
+	if len(dst) == 0 {
+		if len(src) <= 1 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("an LZ4 block of %d bytes for an empty page", len(src))
 	}
 	return lz4.UncompressBlock(src, dst)
 }
@@ -95,7 +103,7 @@ func hadoopFrames(dst, src []byte) (int, bool) {
 		if clen > int64(len(src)) || ulen > int64(len(dst)-out) {
 			return 0, false
 		}
-		n, err := lz4.UncompressBlock(src[:clen], dst[out:out+int(ulen)])
+		n, err := lz4Block(dst[out:out+int(ulen)], src[:clen])
 		if err != nil || int64(n) != ulen {
 			return 0, false
 		}
