@@ -254,13 +254,12 @@ func (r *ChunkReader) openPage() error {
 			// PARQUET-816: the size left this header out (see ChunkSpec.Size).
 			r.limit = min(r.limit+hl, len(r.chunk))
 		}
-		size := int(h.CompressedPageSize)
-		switch {
-		case size < 0 || size > len(r.chunk)-r.off-hl:
-			return r.errorf("claims %d bytes but the column chunk has %d left", size, len(r.chunk)-r.off-hl)
-		case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageSize:
-			return r.errorf("claims %d bytes uncompressed (at most %d supported)", h.UncompressedPageSize, maxPageSize)
+		// levels: v2 bytes of levels before the (compressed) values.
+		levels, plainValues, err := checkPageFrame(&h, len(r.chunk)-r.off-hl)
+		if err != nil {
+			return r.errorf("%v", err)
 		}
+		size := int(h.CompressedPageSize)
 		body := r.chunk[r.off+hl : r.off+hl+size]
 		if err := checkCRC(&h, body); err != nil {
 			return r.errorf("%v", err)
@@ -269,28 +268,9 @@ func (r *ChunkReader) openPage() error {
 
 		// The page's uncompressed bytes (v2: levels as they are, then the
 		// values, compressed unless the header says not).
-		levels, compressed := 0, r.c.Codec != format.Uncompressed
+		compressed := r.c.Codec != format.Uncompressed && !plainValues
 		switch h.Type {
-		case format.DataPage:
-			if !h.DataPageHeader.Valid {
-				return r.errorf("data page without its header")
-			}
-		case format.DataPageV2:
-			v := &h.DataPageHeaderV2.V
-			if !h.DataPageHeaderV2.Valid {
-				return r.errorf("data page v2 without its header")
-			}
-			levels = int(v.DefinitionLevelsByteLength) + int(v.RepetitionLevelsByteLength)
-			if v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 || levels > size || levels > int(h.UncompressedPageSize) {
-				return r.errorf("levels of %d+%d bytes in a page of %d", v.RepetitionLevelsByteLength, v.DefinitionLevelsByteLength, size)
-			}
-			if v.IsCompressed.Valid && !v.IsCompressed.V {
-				compressed = false
-			}
-		case format.DictionaryPage:
-			if !h.DictionaryPageHeader.Valid {
-				return r.errorf("dictionary page without its header")
-			}
+		case format.DataPage, format.DataPageV2, format.DictionaryPage:
 		default:
 			continue // index pages: no values
 		}

@@ -817,46 +817,21 @@ func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) e
 		if off == 0 && padded && h.Type == format.DictionaryPage {
 			limit = min(limit+hl, len(chunk)) // PARQUET-816
 		}
-		left := len(chunk) - off - hl
-		switch {
-		case h.CompressedPageSize < 0 || int(h.CompressedPageSize) > left:
-			return bad("claims %d bytes but the column chunk has %d left", h.CompressedPageSize, left)
-		case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageSize:
-			return bad("claims %d bytes uncompressed (at most %d supported)", h.UncompressedPageSize, maxPageSize)
+		// levels: v2 bytes of levels before the (compressed) values.
+		levels, plainValues, err := checkPageFrame(&h, len(chunk)-off-hl)
+		if err != nil {
+			return bad("%v", err)
 		}
 		body := chunk[off+hl : off+hl+int(h.CompressedPageSize)]
 		var nv int64
-		levels := 0 // v2: bytes of levels before the (compressed) values
-		compressed := rewrite && codec != format.Uncompressed
+		compressed := rewrite && codec != format.Uncompressed && !plainValues
 		var enc format.Encoding // a data page's values'
 		switch h.Type {
 		case format.DataPage:
-			if !h.DataPageHeader.Valid {
-				return bad("data page without its header")
-			}
 			nv, enc = int64(h.DataPageHeader.V.NumValues), h.DataPageHeader.V.Encoding
 		case format.DataPageV2:
-			v := &h.DataPageHeaderV2.V
-			if !h.DataPageHeaderV2.Valid {
-				return bad("data page v2 without its header")
-			}
-			nv, enc = int64(v.NumValues), v.Encoding
-			lv := int64(v.DefinitionLevelsByteLength) + int64(v.RepetitionLevelsByteLength)
-			if v.NumRows != v.NumValues || v.NumNulls < 0 || v.NumNulls > v.NumValues ||
-				v.DefinitionLevelsByteLength < 0 || v.RepetitionLevelsByteLength < 0 ||
-				lv > int64(h.CompressedPageSize) || lv > int64(h.UncompressedPageSize) {
-				return bad("inconsistent data page v2 header (values %d, rows %d, nulls %d, level bytes %d+%d, page %d/%d bytes)",
-					v.NumValues, v.NumRows, v.NumNulls, v.RepetitionLevelsByteLength, v.DefinitionLevelsByteLength,
-					h.CompressedPageSize, h.UncompressedPageSize)
-			}
-			levels = int(lv)
-			if v.IsCompressed.Valid && !v.IsCompressed.V {
-				compressed = false
-			}
+			nv, enc = int64(h.DataPageHeaderV2.V.NumValues), h.DataPageHeaderV2.V.Encoding
 		case format.DictionaryPage:
-			if !h.DictionaryPageHeader.Valid {
-				return bad("dictionary page without its header")
-			}
 			// Dictionary values are PLAIN: at least one byte each.
 			if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
 				return bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
