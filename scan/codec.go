@@ -69,7 +69,8 @@ func decompress(codec format.CompressionCodec, dst, src []byte) error {
 // assembly) dereferences dst even when it is empty, so an empty dst is
 // handled here: the only blocks that decode to nothing are nothing and a
 // single token (found by FuzzChunkReader: a page claiming 0 bytes
-// uncompressed with a longer LZ4_RAW body crashed the process).
+// uncompressed with a longer LZ4_RAW body panicked, which the readers
+// recovered as an unexplained "reader panicked").
 func lz4Block(dst, src []byte) (int, error) {
 	if len(dst) == 0 {
 		if len(src) <= 1 {
