@@ -94,10 +94,14 @@ func readFile(data []byte, cols Columns) error {
 		if lazyErr := readFileAs(data, cols, true, d); (err == nil) != (lazyErr == nil) {
 			return fmt.Errorf("read: %v; read with LazyContentID (deferred from %d bytes): %v", err, d, lazyErr)
 		}
-		// Streamed with OpenRowGroup and NextRows, a few rows at a time, too.
+		// Streamed with OpenRowGroup and NextRows, a few rows at a time,
+		// too, with the chunks fetched whole and read through a window
+		// of one byte (a page at a time).
 		for _, slice := range []int{1, 7, 1 << 16} {
-			if serr := streamFile(data, cols, slice, d); (err == nil) != (serr == nil) {
-				return fmt.Errorf("read: %v; streamed %d rows at a time (content_id deferred from %d bytes): %v", err, slice, d, serr)
+			for _, w := range []int64{DefaultReadWindow, 1} {
+				if serr := streamFile(data, cols, slice, d, w); (err == nil) != (serr == nil) {
+					return fmt.Errorf("read: %v; streamed %d rows at a time (content_id deferred from %d bytes, window %d): %v", err, slice, d, w, serr)
+				}
 			}
 		}
 	}
@@ -106,13 +110,15 @@ func readFile(data []byte, cols Columns) error {
 
 // streamFile reads every row group of data with OpenRowGroup, NextRows and
 // ContentIDs (for no row), returning the first error; content_id chunks of
-// deferID bytes or more are fetched by ContentIDs.
-func streamFile(data []byte, cols Columns, slice int, deferID int64) error {
+// deferID bytes or more are fetched by ContentIDs, and the read window is
+// window (File.SetReadWindow).
+func streamFile(data []byte, cols Columns, slice int, deferID, window int64) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
 	if err != nil {
 		return err
 	}
 	f.deferIDBytes = deferID
+	f.SetReadWindow(window)
 	b := Batch{LazyContentID: true}
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.OpenRowGroup(i, &b); err != nil {

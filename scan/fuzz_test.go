@@ -43,6 +43,9 @@ func FuzzOpen(f *testing.F) {
 		// half of the inputs (the real threshold, 1 MiB, is more than a
 		// fuzzed file holds).
 		deferID := map[bool]int64{true: 0, false: coalesceGap}[len(data)%2 == 0]
+		// And read the chunks it streams (File.streams) through a window
+		// of a byte, a page at a time, for half of them (another half).
+		window := map[bool]int64{true: 1, false: DefaultReadWindow}[len(data)%4 < 2]
 		check := func(err error) {
 			var se *Error
 			if err != nil && !errors.As(err, &se) {
@@ -51,6 +54,7 @@ func FuzzOpen(f *testing.F) {
 		}
 		readAllGroups := func(file *File) {
 			file.deferIDBytes = deferID
+			file.SetReadWindow(window)
 			var b Batch
 			for i := 0; i < file.NumRowGroups(); i++ {
 				if err := file.ReadRowGroup(i, &b); err != nil {

@@ -140,21 +140,32 @@ func rowsNoID(t testing.TB, b *Batch) []row {
 
 // streamRows reads every row group of f with OpenRowGroup and NextRows,
 // slice rows at a time, then ContentIDs for all of its rows, checking the
-// batches' headers. It reads f twice, with content_id fetched with the
-// other columns and after them (as a chunk of 1 MiB or more is, see
-// File.deferIDBytes), which must agree.
+// batches' headers. It reads f three times, which must agree: with
+// content_id fetched with the other columns, and after them (as a chunk
+// of 1 MiB or more is, see File.deferIDBytes), both with the chunks of
+// the test files, much smaller than the default window, fetched whole;
+// then with every chunk File.streams picks read through a window of one
+// byte (File.SetReadWindow: a page at a time).
 func streamRows(t testing.TB, f *File, slice int) ([]row, error) {
 	t.Helper()
-	defer func(d int64) { f.deferIDBytes = d }(f.deferIDBytes)
+	defer func(d, w int64) { f.deferIDBytes, f.window = d, w }(f.deferIDBytes, f.window)
 	f.deferIDBytes = coalesceGap
 	rows, err := streamRowsOnce(t, f, slice)
-	f.deferIDBytes = 0
-	drows, derr := streamRowsOnce(t, f, slice)
-	if (err == nil) != (derr == nil) {
-		t.Fatalf("streamed: %v; with content_id fetched last: %v", err, derr)
-	}
-	if err == nil {
-		compareRows(t, drows, rows)
+	for _, v := range []struct {
+		what            string
+		deferID, window int64
+	}{
+		{"content_id fetched last", 0, DefaultReadWindow},
+		{"content_id fetched last, chunks streamed a page at a time", 0, 1},
+	} {
+		f.deferIDBytes, f.window = v.deferID, v.window
+		vrows, verr := streamRowsOnce(t, f, slice)
+		if (err == nil) != (verr == nil) {
+			t.Fatalf("streamed: %v; with %s: %v", err, v.what, verr)
+		}
+		if err == nil {
+			compareRows(t, vrows, rows)
+		}
 	}
 	return rows, err
 }

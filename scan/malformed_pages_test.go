@@ -68,12 +68,19 @@ func encodePages(t testing.TB, ps []editPage) []byte {
 // sizes updated and checksums dropped, and the footer points at it.
 func editChunk(t testing.TB, data []byte, rg int, name string, edit func(ps []editPage) []editPage) []byte {
 	t.Helper()
+	return editChunkWith(t, data, rg, name, edit, encodePages)
+}
+
+// editChunkWith is editChunk with the edited pages encoded by encode.
+func editChunkWith(t testing.TB, data []byte, rg int, name string, edit func(ps []editPage) []editPage,
+	encode func(testing.TB, []editPage) []byte) []byte {
+	t.Helper()
 	m, fstart := footerOf(t, data)
 	leaf := leafIndex(t, data, name)
 	md := &m.RowGroups[rg].Columns[leaf].MetaData
 	start, n := chunkRange(md)
 	ps := edit(pagesOf(t, data[start:start+n]))
-	chunk := encodePages(t, ps)
+	chunk := encode(t, ps)
 	body := slices.Clone(data[:fstart])
 	newStart := int64(len(body))
 	body = append(body, chunk...)

@@ -106,6 +106,8 @@ type File struct {
 	// Batch.LazyContentID fetches in ContentIDs rather than with the
 	// other columns (coalesceGap; tests lower it).
 	deferIDBytes int64
+	// window is File.SetReadWindow's.
+	window int64
 }
 
 // maxDictHeaderSize is the padding for PARQUET-816 files (Arrow's value).
@@ -178,6 +180,7 @@ func open(r io.ReaderAt, size int64, name string, mapped [numRoles]string) (f *F
 		dataEnd: size - 8 - footerLen,
 
 		deferIDBytes: coalesceGap,
+		window:       DefaultReadWindow,
 	}
 
 	tops, err := topLevel(f.meta, pf.Root())

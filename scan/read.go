@@ -40,7 +40,10 @@ type scratch struct {
 	// out of the row group's fetch, has been fetched and checked (by
 	// ContentIDs, into the buffers the other columns no longer need).
 	idFetched bool
-	idPage    Batch // one page of content ids (ContentIDs)
+	// idStreamed: ContentIDs reads content_id's chunk through a window
+	// (File.streams), from its start on every call.
+	idStreamed bool
+	idPage     Batch // one page of content ids (ContentIDs)
 
 	// A row group read by OpenRowGroup/NextRows: each column's page
 	// reader and the values it has decoded so far.
@@ -48,7 +51,8 @@ type scratch struct {
 	pages     [numRoles]parquet.Pages
 	colRows   [numRoles]int
 	rows      [numRoles]heldRows
-	useDict   [numRoles]bool // decoded by dict, not pages
+	win       [numRoles]chunkWindow // of the chunks streamed (File.streams)
+	useDict   [numRoles]bool        // decoded by dict, not pages
 	dict      [numRoles]dictCursor
 
 	buf    []byte              // the fetched bytes
@@ -74,7 +78,7 @@ type scratch struct {
 func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 	cur := -1 // role being decoded, for errors out of panics
 	defer f.recoverDecode(i, b, &cur, &err)
-	chunks, err := f.begin(i, b)
+	chunks, err := f.begin(i, b, false)
 	if err != nil {
 		return err
 	}
@@ -119,7 +123,7 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 	}
 	cur := -1 // no column is decoded here: a panic names none
 	defer f.recoverDecode(i, b, &cur, &err)
-	chunks, err := f.begin(i, b)
+	chunks, err := f.begin(i, b, true)
 	if err != nil {
 		return err
 	}
@@ -220,13 +224,18 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 		for b.held(role)-sc.rows[role].skip < want || want == 0 {
 			p, err := sc.pages[role].ReadPage()
 			if errors.Is(err, io.EOF) {
+				// A streamed chunk's last pages are checked as whole
+				// chunks' are, before any row is decoded.
+				if err := sc.plain[role].finishWalk(); err != nil {
+					return 0, err
+				}
 				if want == 0 {
 					break
 				}
 				return 0, f.errf(role, rg, -1, "the column holds %d values but the row group has %d rows", sc.colRows[role], b.rgRows)
 			}
 			if err != nil {
-				return 0, f.wrap(role, rg, b.FirstRow+int64(sc.colRows[role]), fmt.Errorf("reading the page that starts at this row: %w", err))
+				return 0, f.pageErr(&sc.plain[role], role, rg, b.FirstRow+int64(sc.colRows[role]), err)
 			}
 			got, bad, err := f.decodePage(role, p, b, st)
 			parquet.Release(p)
@@ -260,7 +269,9 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 // begin checks row group i, fetches and checks its chunks, and sets b's
 // header. It returns the audit columns' chunks by role (nil when absent
 // or, with LazyContentID, content_id's, which is kept in sc.idChunk).
-func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error) {
+// With stream, the chunks File.streams picks are not fetched but set up to
+// be read through a window as they are decoded.
+func (f *File) begin(i int, b *Batch, stream bool) ([numRoles]*parquet.FileColumnChunk, error) {
 	var out [numRoles]*parquet.FileColumnChunk
 	if i < 0 || i >= len(f.meta.RowGroups) {
 		return out, &Error{File: f.name, RowGroup: i, Row: -1,
@@ -271,7 +282,7 @@ func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error
 	}
 	sc := b.sc
 	f.closePages(sc)
-	sc.held, sc.lazyHeld, sc.streaming, sc.idChunk, sc.idFetched = false, false, false, nil, false
+	sc.held, sc.lazyHeld, sc.streaming, sc.idChunk, sc.idFetched, sc.idStreamed = false, false, false, nil, false, false
 	sc.owner, sc.ownerRG = f, i
 	n := int(f.meta.RowGroups[i].NumRows)
 	b.File, b.RowGroup, b.FirstRow, b.N, b.Start, b.rgRows = f.name, i, f.firstRow[i], 0, 0, n
@@ -287,12 +298,24 @@ func (f *File) begin(i int, b *Batch) ([numRoles]*parquet.FileColumnChunk, error
 			want[roleContentID] = false
 		}
 	}
+	var streamed [numRoles]bool
+	for role := range f.cols {
+		if stream && role != roleContentID && f.streams(i, role) {
+			want[role], streamed[role] = false, true
+		}
+	}
 	if err := f.fetch(i, sc, &want); err != nil {
 		return out, err
 	}
-	// Page headers are checked before anything is sized by the row count.
+	// Page headers are checked before anything is sized by the row count
+	// (those of a streamed chunk, before parquet-go reads each page).
 	if err := f.prepare(i, sc, &want); err != nil {
 		return out, err
+	}
+	for role, s := range streamed {
+		if s {
+			f.streamChunk(i, role, sc)
+		}
 	}
 	sc.idFetched = want[roleContentID]
 	chunks := f.pf.RowGroups()[i].ColumnChunks()
@@ -396,6 +419,13 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 	if pb.sc == nil {
 		pb.sc = new(scratch)
 	}
+	if sc.idStreamed || !sc.idFetched && f.streams(rg, roleContentID) {
+		// Read through a window as it is decoded (again, if it was
+		// before: the window has moved on from its first pages).
+		f.closePages(sc)
+		f.streamChunk(rg, roleContentID, sc)
+		sc.idFetched, sc.idStreamed = true, true
+	}
 	if !sc.idFetched {
 		// The other columns are decoded: their page readers and
 		// fetched bytes are no longer needed.
@@ -421,10 +451,13 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 	for {
 		p, err := pages.ReadPage()
 		if errors.Is(err, io.EOF) {
+			if err := sc.plain[roleContentID].finishWalk(); err != nil {
+				return err
+			}
 			break
 		}
 		if err != nil {
-			return f.wrap(roleContentID, rg, b.FirstRow+int64(base), fmt.Errorf("reading the page that starts at this row: %w", err))
+			return f.pageErr(&sc.plain[roleContentID], roleContentID, rg, b.FirstRow+int64(base), err)
 		}
 		pb.reset(0, 0, dst.IsInt)
 		n, bad, err := f.decodePage(roleContentID, p, pb, st)
@@ -654,10 +687,12 @@ func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 		}
 	}
 	slices.SortFunc(rs, func(a, b byteRange) int { return cmp.Compare(a.off, b.off) })
-	// Coalesce: overlapping (the same chunk mapped twice) or close ranges.
+	// Coalesce: overlapping (the same chunk mapped twice) or close ranges,
+	// but not across the chunk of an audit column left out (fetched later
+	// or streamed): that would read it anyway.
 	merged := rs[:0]
 	for _, r := range rs {
-		if k := len(merged) - 1; k >= 0 && r.off-merged[k].end < coalesceGap {
+		if k := len(merged) - 1; k >= 0 && r.off-merged[k].end < coalesceGap && !f.leftOutBetween(rg, want, merged[k].end, r.off) {
 			merged[k].end = max(merged[k].end, r.end)
 			continue
 		}
@@ -721,6 +756,20 @@ func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 	return nil
 }
 
+// leftOutBetween reports whether the chunk of an audit column of row group
+// rg not in want lies between file offsets from and to.
+func (f *File) leftOutBetween(rg int, want *[numRoles]bool, from, to int64) bool {
+	for role := range f.cols {
+		if f.cols[role].absent || want[role] {
+			continue
+		}
+		if start, n := f.fetchRange(rg, &f.cols[role]); start < to && start+n > from {
+			return true
+		}
+	}
+	return false
+}
+
 // segment is fetched bytes of the file at off, or a rewritten chunk at a
 // virtual offset (see plainFile), whose pages are decompressed on demand.
 type segment struct {
@@ -738,7 +787,7 @@ var errNotFetched = errors.New("read outside the fetched column chunks")
 func (m *memReader) ReadAt(p []byte, off int64) (int, error) {
 	for _, s := range m.segs {
 		if s.lazy != nil {
-			if off >= s.off && off <= s.off+s.lazy.size {
+			if off >= s.off && off < s.off+virtualStride {
 				// Its end reads as end of file: the chunk's metadata
 				// gives only an upper bound of its size.
 				return s.lazy.readAt(p, off-s.off)
@@ -789,106 +838,185 @@ func (m *memReader) slice(off, n int64) []byte {
 // dictionary page, which moves the limit by its header's length, and ends
 // after the page that completes the row count: the padding holds the next
 // chunk's bytes.
+//
+// A chunk streamed through a window (see streamChunk) is walked the same
+// way, a page at a time, as parquet-go reads it.
 func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) error {
-	padded := len(chunk) > size
-	limit := min(size, len(chunk))
+	out.startWalk(f, role, rg, len(chunk), size, nil)
+	out.whole = chunk
+	for !out.walk.done {
+		if err := out.walkPage(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkWalk is where lazyChunk.walkPage is in a column chunk.
+type chunkWalk struct {
+	f        *File
+	role, rg int
+	n        int // the chunk's bytes (a padded chunk's include the padding)
+	off      int // where the next page's header starts
+	limit    int // pages start before it
+	page     int // the next page's index
+	padded   bool
+	values   int64 // values of the data pages walked
+	done     bool  // every page is walked and the values add up
+}
+
+// startWalk sets z up to be walked (walkPage) over a chunk of n bytes
+// whose metadata gives size, read through win (nil: z.whole holds it).
+func (z *lazyChunk) startWalk(f *File, role, rg, n, size int, win *chunkWindow) {
+	c := &f.cols[role]
+	z.reset(c.codec)
+	z.optional, z.kind, z.dictN = c.optional, c.kind, -1
+	z.win, z.whole, z.err = win, nil, nil
+	z.walk = chunkWalk{f: f, role: role, rg: rg, n: n, limit: min(size, n), padded: n > size}
+}
+
+// bytes returns the chunk's bytes [off, off+n).
+func (z *lazyChunk) bytes(off, n int) ([]byte, error) {
+	if z.win == nil {
+		return z.whole[off : off+n], nil
+	}
+	return z.win.get(off, n)
+}
+
+// headerProbe is how many bytes of a streamed chunk walkPage first reads
+// for a page header (more if the header is longer).
+const headerProbe = 4 << 10
+
+// walkPage checks the chunk's next page and adds it to z, or, past the
+// last page, checks that the pages' values add up to the row group's rows
+// and sets z.walk.done.
+func (z *lazyChunk) walkPage() error {
+	w := &z.walk
+	f, role, rg := w.f, w.role, w.rg
 	rows := f.meta.RowGroups[rg].NumRows
+	if w.off >= w.limit || (w.padded && w.values == rows && rows > 0) {
+		if w.values != rows {
+			return f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", w.values, rows)
+		}
+		w.done = true
+		return nil
+	}
 	c := &f.cols[role]
 	codec, rewrite := c.codec, c.rewrite
-	out.reset(codec)
-	out.optional, out.kind, out.dictN = c.optional, c.kind, -1
-	var proto thrift.CompactProtocol
-	var values int64
-	for off, page := 0, 0; off < limit && !(padded && values == rows && rows > 0); page++ {
-		// The page's offset in the chunk (off moves on past the page
-		// before the last checks) and, once its header is read, the row
-		// of the file it starts at (-1: a dictionary page).
-		start, first := off, int64(-1)
-		bad := func(format string, args ...any) error {
-			return f.errf(role, rg, -1, "%s: %s", pageWhere(page, start, first), fmt.Sprintf(format, args...))
+	// The page's offset in the chunk and, once its header is read, the
+	// row of the file it starts at (-1: a dictionary page).
+	page, start, first := w.page, w.off, int64(-1)
+	bad := func(format string, args ...any) error {
+		return f.errf(role, rg, -1, "%s: %s", pageWhere(page, start, first), fmt.Sprintf(format, args...))
+	}
+	left := w.n - w.off // the chunk's bytes from the page on
+	probe := left
+	if z.win != nil {
+		probe = min(headerProbe, left)
+	}
+	var (
+		h  format.PageHeader
+		hl int
+		pb []byte // the page's header and body
+	)
+	for {
+		b, err := z.bytes(w.off, probe)
+		if err != nil {
+			return f.wrap(role, rg, -1, err)
 		}
-		h, hl, err := readPageHeader(chunk[off:])
+		h, hl, err = readPageHeader(b)
+		if err != nil && probe < left {
+			probe = min(4*probe, left) // a longer header than probed
+			continue
+		}
 		if err != nil {
 			return bad("header: %v", err)
 		}
-		if h.Type != format.DictionaryPage {
-			first = f.firstRow[rg] + values
-		}
-		if off == 0 && padded && h.Type == format.DictionaryPage {
-			limit = min(limit+hl, len(chunk)) // PARQUET-816
-		}
-		// levels: v2 bytes of levels before the (compressed) values.
-		levels, plainValues, err := checkPageFrame(&h, len(chunk)-off-hl)
-		if err != nil {
-			return bad("%v", err)
-		}
-		body := chunk[off+hl : off+hl+int(h.CompressedPageSize)]
-		var nv int64
-		compressed := rewrite && codec != format.Uncompressed && !plainValues
-		var enc format.Encoding // a data page's values'
-		switch h.Type {
-		case format.DataPage:
-			nv, enc = int64(h.DataPageHeader.V.NumValues), h.DataPageHeader.V.Encoding
-		case format.DataPageV2:
-			nv, enc = int64(h.DataPageHeaderV2.V.NumValues), h.DataPageHeaderV2.V.Encoding
-		case format.DictionaryPage:
-			// Dictionary values are PLAIN: at least one byte each.
-			if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
-				return bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
-			}
-			// One dictionary, first: parquet-go keeps the first it meets
-			// and skips any other.
-			if page != 0 {
-				return bad("a dictionary page that is not the chunk's first page")
-			}
-			out.dictN = int(h.DictionaryPageHeader.V.NumValues)
-		}
-		if h.Type != format.DictionaryPage && h.DictionaryPageHeader.Valid {
-			// parquet-go would take this page's own bytes as the dictionary.
-			return bad("a %s page with a dictionary page header", h.Type)
-		}
-		if isDictEncoding(enc) && out.dictN < 0 {
-			return bad("dictionary indexes without a dictionary page")
-		}
-		if nv < 0 {
-			return bad("claims %d values", nv)
-		}
-		values += nv
-		if values > rows {
-			return f.errf(role, rg, -1, "the column's pages hold more values than the row group's %d rows", rows)
-		}
-		off += hl + int(h.CompressedPageSize)
-		if !rewrite {
-			if err := checkPage(&h, body, out.check()); err != nil {
-				return bad("%v", err)
-			}
-			// Pages as they are, for dictCursor.
-			out.addRaw(h, body, page, start, first)
+		if n := hl + int(h.CompressedPageSize); h.CompressedPageSize >= 0 && n <= left && n > len(b) {
+			// The body is past the bytes read: read the whole page, and
+			// its header again from them.
+			probe = n
 			continue
 		}
-
-		if err := checkCRC(&h, body); err != nil {
+		pb = b
+		break
+	}
+	if h.Type != format.DictionaryPage {
+		first = f.firstRow[rg] + w.values
+	}
+	if w.off == 0 && w.padded && h.Type == format.DictionaryPage {
+		w.limit = min(w.limit+hl, w.n) // PARQUET-816
+	}
+	// levels: v2 bytes of levels before the (compressed) values.
+	levels, plainValues, err := checkPageFrame(&h, left-hl)
+	if err != nil {
+		return bad("%v", err)
+	}
+	body := pb[hl : hl+int(h.CompressedPageSize)]
+	var nv int64
+	compressed := rewrite && codec != format.Uncompressed && !plainValues
+	var enc format.Encoding // a data page's values'
+	switch h.Type {
+	case format.DataPage:
+		nv, enc = int64(h.DataPageHeader.V.NumValues), h.DataPageHeader.V.Encoding
+	case format.DataPageV2:
+		nv, enc = int64(h.DataPageHeaderV2.V.NumValues), h.DataPageHeaderV2.V.Encoding
+	case format.DictionaryPage:
+		// Dictionary values are PLAIN: at least one byte each.
+		if d := h.DictionaryPageHeader.V.NumValues; d < 0 || d > h.UncompressedPageSize {
+			return bad("dictionary claims %d values in %d bytes", d, h.UncompressedPageSize)
+		}
+		// One dictionary, first: parquet-go keeps the first it meets
+		// and skips any other.
+		if page != 0 {
+			return bad("a dictionary page that is not the chunk's first page")
+		}
+		z.dictN = int(h.DictionaryPageHeader.V.NumValues)
+	}
+	if h.Type != format.DictionaryPage && h.DictionaryPageHeader.Valid {
+		// parquet-go would take this page's own bytes as the dictionary.
+		return bad("a %s page with a dictionary page header", h.Type)
+	}
+	if isDictEncoding(enc) && z.dictN < 0 {
+		return bad("dictionary indexes without a dictionary page")
+	}
+	if nv < 0 {
+		return bad("claims %d values", nv)
+	}
+	w.values += nv
+	if w.values > rows {
+		return f.errf(role, rg, -1, "the column's pages hold more values than the row group's %d rows", rows)
+	}
+	w.off += hl + int(h.CompressedPageSize)
+	w.page++
+	if !rewrite {
+		if err := checkPage(&h, body, z.check()); err != nil {
 			return bad("%v", err)
 		}
-		size := int(h.UncompressedPageSize)
-		if !compressed {
-			// An uncompressed v2 page in a compressed chunk.
-			if size != len(body) {
-				return bad("uncompressed page of %d bytes claims %d", len(body), size)
-			}
-		}
-		h.CompressedPageSize = int32(size)
-		h.CRC = 0
-		hdr, err := thrift.Marshal(&proto, &h)
-		if err != nil {
-			return bad("re-encoding the header: %v", err)
-		}
-		out.add(hdr, body, size, levels, compressed, page, start, first)
-		out.pages[len(out.pages)-1].hdr = h
+		// Pages as they are, for dictCursor.
+		z.addRaw(h, body, page, start, first)
+		return nil
 	}
-	if values != rows {
-		return f.errf(role, rg, -1, "the column's pages hold %d values but the row group has %d rows", values, rows)
+
+	if err := checkCRC(&h, body); err != nil {
+		return bad("%v", err)
 	}
+	size := int(h.UncompressedPageSize)
+	if !compressed {
+		// An uncompressed v2 page in a compressed chunk.
+		if size != len(body) {
+			return bad("uncompressed page of %d bytes claims %d", len(body), size)
+		}
+	}
+	h.CompressedPageSize = int32(size)
+	h.CRC = 0
+	var proto thrift.CompactProtocol
+	hdr, err := thrift.Marshal(&proto, &h)
+	if err != nil {
+		return bad("re-encoding the header: %v", err)
+	}
+	z.add(hdr, body, size, levels, compressed, page, start, first)
+	z.pages[len(z.pages)-1].hdr = h
 	return nil
 }
 
@@ -911,6 +1039,14 @@ type lazyChunk struct {
 	cur  int    // page whose payload is in buf, -1 if none
 	buf  []byte // that payload, uncompressed
 	last int    // page of the last read, where the next one usually is
+
+	// The walk (walkPage): whole holds the chunk, or win reads it a
+	// window at a time, and readAt walks the next page as parquet-go reads
+	// on. err is the walk's error, if it failed there.
+	walk  chunkWalk
+	whole []byte
+	win   *chunkWindow
+	err   error
 }
 
 type lazyPage struct {
@@ -925,6 +1061,7 @@ type lazyPage struct {
 	index      int   // page number in the chunk, for errors
 	fileOff    int   // offset of its header in the column chunk, for errors
 	firstRow   int64 // row of the file the page starts at (-1: dictionary), for errors
+	gen        int   // the window's gen when the page was walked: body is valid while it holds
 }
 
 // where names the page for errors.
@@ -951,12 +1088,40 @@ func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, ind
 	z.pages = append(z.pages, lazyPage{off: z.size, hdrEnd: len(z.hdrs), body: body, size: size,
 		levels: levels, compressed: compressed, index: index, fileOff: fileOff, firstRow: firstRow})
 	z.size += int64(len(hdr)) + int64(size)
+	z.pages[len(z.pages)-1].gen = z.winGen()
+}
+
+// finishWalk walks the pages of z not walked yet (a streamed chunk's after
+// its last value), and returns the walk's error, if it failed.
+func (z *lazyChunk) finishWalk() error {
+	for z.err == nil && !z.walk.done && z.walk.f != nil {
+		z.err = z.walkPage()
+	}
+	return z.err
+}
+
+// pageErr is the error for a page of z's column that parquet-go could not
+// read: the walk's own, which names the page, when it is what failed.
+func (f *File) pageErr(z *lazyChunk, role, rg int, row int64, err error) error {
+	if z.err != nil {
+		return z.err
+	}
+	return f.wrap(role, rg, row, fmt.Errorf("reading the page that starts at this row: %w", err))
+}
+
+// winGen is the window's generation (0 for a chunk held whole).
+func (z *lazyChunk) winGen() int {
+	if z.win == nil {
+		return 0
+	}
+	return z.win.gen
 }
 
 // addRaw records a page of a chunk that is not rewritten: parquet-go reads
 // the chunk itself, and only dictCursor reads these.
 func (z *lazyChunk) addRaw(h format.PageHeader, body []byte, index, fileOff int, firstRow int64) {
-	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff, firstRow: firstRow})
+	z.pages = append(z.pages, lazyPage{hdr: h, body: body, size: len(body), index: index, fileOff: fileOff, firstRow: firstRow,
+		gen: z.winGen()})
 }
 
 // check describes the chunk for checkPage.
@@ -983,6 +1148,11 @@ func (z *lazyChunk) page(rel int64) int {
 func (z *lazyChunk) payload(k int, check bool) ([]byte, error) {
 	pg := &z.pages[k]
 	data := pg.body
+	if pg.gen != z.winGen() && !(pg.compressed && z.cur == k) {
+		// parquet-go reads a chunk front to back, and a page is walked
+		// (and the window moved on) only once the pages before it are read.
+		return nil, fmt.Errorf("%s: internal error: the page was read after the window moved past it", pg.where())
+	}
 	if pg.compressed {
 		if z.cur != k {
 			z.cur = -1
@@ -1010,7 +1180,21 @@ func (z *lazyChunk) payload(k int, check bool) ([]byte, error) {
 // readAt implements io.ReaderAt on the virtual chunk.
 func (z *lazyChunk) readAt(p []byte, rel int64) (int, error) {
 	n := 0
-	for n < len(p) && rel < z.size {
+	for n < len(p) {
+		if rel >= z.size {
+			// Past the pages walked: walk the next one, if any.
+			if z.err != nil {
+				return n, z.err
+			}
+			if z.walk.done || z.walk.f == nil {
+				break
+			}
+			if err := z.walkPage(); err != nil {
+				z.err = err
+				return n, err
+			}
+			continue
+		}
 		k := z.page(rel)
 		pg := &z.pages[k]
 		hdrStart := 0
