@@ -919,22 +919,27 @@ func (z *lazyChunk) walkPage() error {
 		hl int
 		pb []byte // the page's header and body
 	)
-	for {
+	for parsed := false; ; {
+		gen := z.winGen()
 		b, err := z.bytes(w.off, probe)
 		if err != nil {
 			return f.wrap(role, rg, -1, err)
 		}
-		h, hl, err = readPageHeader(b)
-		if err != nil && probe < left {
-			probe = min(4*probe, left) // a longer header than probed
-			continue
-		}
-		if err != nil {
-			return bad("header: %v", err)
+		if !parsed || z.winGen() != gen {
+			// (Again if the window moved: the header's byte slices
+			// pointed into the bytes it held.)
+			h, hl, err = readPageHeader(b)
+			if err != nil && probe < left {
+				probe = min(4*probe, left) // a longer header than probed
+				continue
+			}
+			if err != nil {
+				return bad("header: %v", err)
+			}
+			parsed = true
 		}
 		if n := hl + int(h.CompressedPageSize); h.CompressedPageSize >= 0 && n <= left && n > len(b) {
-			// The body is past the bytes read: read the whole page, and
-			// its header again from them.
+			// The body is past the bytes read: read the whole page.
 			probe = n
 			continue
 		}
