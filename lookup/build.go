@@ -196,10 +196,9 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		return fmt.Errorf("objections table: %d objecting accounts, more than %d", len(objectors), hasCentre-1)
 	}
 
-	// Dense centre indexes, then sort by account: the sort is stable, so
-	// links end up sorted by (account, centre) and repeated links are
-	// adjacent.
-	sortLinks(links, true)
+	// Dense centre indexes (in centre order), then sort by (account,
+	// centre): repeated links are adjacent.
+	sortLinks(links, true, true)
 	var centres []int64
 	for i := range links {
 		if len(centres) == 0 || centres[len(centres)-1] != links[i].centre {
@@ -211,7 +210,7 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	if len(centres) > math.MaxInt32 {
 		return fmt.Errorf("links table: %d accounts centres, more than %d", len(centres), math.MaxInt32)
 	}
-	sortLinks(links, false)
+	sortLinks(links, false, false)
 	links = slices.Compact(links)
 
 	// Union-find over centres: an account in several centres joins them.

@@ -15,7 +15,8 @@ const (
 )
 
 // sortLinks sorts links by (centre, account) if byCentre, else by
-// (account, centre), as a comparison sort on both keys would.
+// (account, centre), as a comparison sort on both keys would; with
+// keyOnly, by the key alone (links of one key in any order).
 //
 // It is a radix sort that needs no copy of the links: in-place passes
 // (American flag sort) distribute them by the 8 most significant bits of
@@ -27,7 +28,7 @@ const (
 // several times faster than a comparison sort for millions of links, and
 // adds at most 1 MiB to the 16 bytes per link the links take (an LSD radix
 // sort of the whole slice would double them).
-func sortLinks(links []link, byCentre bool) {
+func sortLinks(links []link, byCentre, keyOnly bool) {
 	both := func(a, b link) int { return cmp2(a.account, b.account, a.centre, b.centre) }
 	if byCentre {
 		both = func(a, b link) int { return cmp2(a.centre, b.centre, a.account, b.account) }
@@ -42,7 +43,7 @@ func sortLinks(links []link, byCentre bool) {
 	for i := range links {
 		diff |= keyOf(&links[i], byCentre) ^ k0
 	}
-	s := linkSorter{byCentre: byCentre, both: both}
+	s := linkSorter{byCentre: byCentre, keyOnly: keyOnly, both: both}
 	s.sort(links, 63-bits.LeadingZeros64(diff))
 }
 
@@ -57,6 +58,7 @@ func keyOf(l *link, byCentre bool) uint64 {
 
 type linkSorter struct {
 	byCentre bool
+	keyOnly  bool
 	both     func(a, b link) int
 	scratch  []link
 }
@@ -70,7 +72,7 @@ func (s *linkSorter) sort(links []link, hb int) {
 		if cap(s.scratch) < len(links) {
 			s.scratch = make([]link, len(links), maxRadixBucket)
 		}
-		radixBucket(links, s.scratch[:len(links)], hb, s.byCentre)
+		radixBucket(links, s.scratch[:len(links)], hb, s.byCentre, s.keyOnly)
 		return
 	case hb < 8:
 		// Many links on a few keys: too few key bits left to split on.
@@ -114,8 +116,9 @@ func (s *linkSorter) sort(links []link, hb int) {
 // all), by (key, other key): an LSD radix sort on the other key's bytes,
 // then on the key's bytes up to the one holding bit hb, skipping the bytes
 // every link of b has the same, through tmp (as long as b). The key is the
-// centre if byCentre, else the account.
-func radixBucket(b, tmp []link, hb int, byCentre bool) {
+// centre if byCentre, else the account. With keyOnly, the other key is
+// left out.
+func radixBucket(b, tmp []link, hb int, byCentre, keyOnly bool) {
 	const sign = 1 << 63
 	// The bits on which b's accounts, and its centres, differ.
 	a0, c0 := b[0].account, b[0].centre
@@ -133,6 +136,9 @@ func radixBucket(b, tmp []link, hb int, byCentre bool) {
 	var passes [16]pass
 	np := 0
 	for _, onKey := range []bool{false, true} {
+		if !onKey && keyOnly {
+			continue
+		}
 		onCentre := onKey == byCentre
 		diff := uint64(da)
 		if onCentre {

@@ -9,10 +9,10 @@ import (
 )
 
 // TestSortLinks: the radix sort sorts by the key, keeps every link, and
-// turns links sorted by the other key into links sorted by (key, other
-// key), exactly as the comparison sort does, for narrow, wide, negative
-// and extreme identifiers, with duplicates, on both keys and on both sides
-// of its size limit.
+// sorts links in any order by (key, other key), exactly as the comparison
+// sort does, for narrow, wide, negative, extreme, clustered and few
+// identifiers, with duplicates, on both keys, below its size limit and
+// above the size it sorts in place.
 func TestSortLinks(t *testing.T) {
 	gens := map[string]func(r *rand.Rand) int64{
 		"narrow":   func(r *rand.Rand) int64 { return 1_000_000 + r.Int64N(5000) },
@@ -22,6 +22,18 @@ func TestSortLinks(t *testing.T) {
 			return []int64{math.MinInt64, math.MaxInt64, 0, -1, 1}[r.IntN(5)]
 		},
 		"constant": func(*rand.Rand) int64 { return 42 },
+		// Nine in ten in a narrow cluster of a wide range: a bucket of
+		// the first in-place pass too large for the scratch is split
+		// again.
+		"clustered": func(r *rand.Rand) int64 {
+			if r.IntN(10) > 0 {
+				return 1<<40 + r.Int64N(1<<20)
+			}
+			return int64(r.Uint64())
+		},
+		// A few keys: buckets too large for the scratch with too few key
+		// bits left to split on are sorted by comparison.
+		"few": func(r *rand.Rand) int64 { return 7_000 + r.Int64N(200) },
 	}
 	both := func(byCentre bool) func(a, b link) int {
 		if byCentre {
@@ -36,7 +48,9 @@ func TestSortLinks(t *testing.T) {
 		return func(a, b link) int { return cmp2(a.account, b.account, 0, 0) }
 	}
 	for name, gen := range gens {
-		for _, n := range []int{0, 1, 255, 256, 10_000} {
+		// 200,000 links: more than one scratch-sized bucket, so sorted
+		// in place first.
+		for _, n := range []int{0, 1, 255, 256, 10_000, 200_000} {
 			for _, byCentre := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/%d/byCentre=%t", name, n, byCentre), func(t *testing.T) {
 					r := rand.New(rand.NewPCG(uint64(n), 9))
@@ -50,9 +64,9 @@ func TestSortLinks(t *testing.T) {
 							links[i] = links[i-1] // duplicates
 						}
 					}
-					// Any order: sorted by the key, nothing lost.
+					// By the key alone: sorted by the key, nothing lost.
 					got := slices.Clone(links)
-					sortLinks(got, byCentre)
+					sortLinks(got, byCentre, true)
 					if !slices.IsSortedFunc(got, keyOnly(byCentre)) {
 						t.Fatal("not sorted by the key")
 					}
@@ -62,13 +76,17 @@ func TestSortLinks(t *testing.T) {
 					if !slices.Equal(a, b) {
 						t.Fatal("links lost or changed")
 					}
-					// Sorted by the other key first: sorted by both.
-					slices.SortFunc(links, both(!byCentre))
+					// By both keys, from any order (here, sorted by the
+					// other key, or as generated): as the comparison sort.
 					want := slices.Clone(links)
 					slices.SortFunc(want, both(byCentre))
-					sortLinks(links, byCentre)
-					if !slices.Equal(links, want) {
-						t.Fatal("order differs from the comparison sort's on both keys")
+					for _, first := range []func([]link){func(l []link) { slices.SortFunc(l, both(!byCentre)) }, func([]link) {}} {
+						got := slices.Clone(links)
+						first(got)
+						sortLinks(got, byCentre, false)
+						if !slices.Equal(got, want) {
+							t.Fatal("order differs from the comparison sort's on both keys")
+						}
 					}
 				})
 			}
@@ -92,8 +110,8 @@ func BenchmarkSortLinks(b *testing.B) {
 				// The two sorts of resolveObjected: by centre, then by
 				// (account, centre).
 				if radix {
-					sortLinks(links, true)
-					sortLinks(links, false)
+					sortLinks(links, true, true)
+					sortLinks(links, false, false)
 				} else {
 					slices.SortFunc(links, func(a, b link) int { return cmp2(a.centre, b.centre, a.account, b.account) })
 					slices.SortFunc(links, func(a, b link) int { return cmp2(a.account, b.account, a.centre, b.centre) })
