@@ -74,13 +74,17 @@ func (s *linkSorter) sort(links []link, hb int) {
 		}
 		radixBucket(links, s.scratch[:len(links)], hb, s.byCentre, s.keyOnly)
 		return
-	case hb < 8:
+	case hb < 0 && s.keyOnly:
+		return // one key
+	case hb < 8 && !s.keyOnly:
 		// Many links on a few keys: too few key bits left to split on.
 		slices.SortFunc(links, s.both)
 		return
 	}
-	// In place, by key bits hb-7..hb: bucket d is links[start[d]:end[d]].
-	shift := uint(hb - 7)
+	// In place, by key bits hb-7..hb (by the low byte when hb < 8, which
+	// with keyOnly leaves nothing to sort): bucket d is
+	// links[start[d]:end[d]].
+	shift := uint(max(hb-7, 0))
 	digit := func(l *link) int { return int(byte(keyOf(l, s.byCentre) >> shift)) }
 	var count, start, end, next [256]int
 	for i := range links {
@@ -106,6 +110,9 @@ func (s *linkSorter) sort(links []link, hb int) {
 			links[next[d]] = v
 			next[d]++
 		}
+	}
+	if hb < 8 {
+		return
 	}
 	for d := range 256 {
 		s.sort(links[start[d]:end[d]], hb-8)

@@ -116,7 +116,12 @@ func (f *File) ReadRowGroup(i int, b *Batch) (err error) {
 // The chunks are fetched and checked as by ReadRowGroup, but only a slice
 // of rows plus the rest of one page per column is decoded at a time, and a
 // content_id chunk of 1 MiB or more is fetched and checked by ContentIDs,
-// into the memory the other chunks held. Errors are as ReadRowGroup's.
+// into the memory the other chunks held. A compressed chunk larger than
+// the read window (SetReadWindow) is read a window at a time instead, and
+// its pages are checked as they are reached: NextRows may return rows of
+// a row group a later page of which turns out damaged, so that the row
+// group's rows can be trusted only once NextRows has returned 0 and
+// ContentIDs nil. Errors are as ReadRowGroup's.
 func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 	if !b.LazyContentID {
 		return &Error{File: f.name, RowGroup: i, Row: -1, Err: errors.New("internal error: OpenRowGroup needs LazyContentID")}
@@ -300,6 +305,9 @@ func (f *File) begin(i int, b *Batch, stream bool) ([numRoles]*parquet.FileColum
 	}
 	var streamed [numRoles]bool
 	for role := range f.cols {
+		// No walk of an earlier row group or file is left to finish:
+		// prepare and streamChunk set up this row group's.
+		sc.plain[role].clearWalk()
 		if stream && role != roleContentID && f.streams(i, role) {
 			want[role], streamed[role] = false, true
 		}
@@ -846,6 +854,7 @@ func (f *File) walkChunk(role, rg int, chunk []byte, size int, out *lazyChunk) e
 	out.whole = chunk
 	for !out.walk.done {
 		if err := out.walkPage(); err != nil {
+			out.err = err
 			return err
 		}
 	}
@@ -1094,6 +1103,12 @@ func (z *lazyChunk) add(hdr, body []byte, size, levels int, compressed bool, ind
 		levels: levels, compressed: compressed, index: index, fileOff: fileOff, firstRow: firstRow})
 	z.size += int64(len(hdr)) + int64(size)
 	z.pages[len(z.pages)-1].gen = z.winGen()
+}
+
+// clearWalk forgets z's walk: finishWalk has nothing to do until the next
+// startWalk.
+func (z *lazyChunk) clearWalk() {
+	z.walk, z.whole, z.win, z.err = chunkWalk{}, nil, nil, nil
 }
 
 // finishWalk walks the pages of z not walked yet (a streamed chunk's after

@@ -160,8 +160,11 @@ func encodeCompressed(t testing.TB, ps []editPage) []byte {
 }
 
 // TestReadWindowErrors: damage to a streamed chunk, found as its pages are
-// reached, gives the error the chunk fetched and walked whole gives: the
-// column, the row group and the page (with its offset and first row).
+// reached, names the column, the row group and the page (with its offset
+// and first row); for these kinds of damage, in the words the chunk
+// fetched and walked whole gives. (Not for every kind: where the whole
+// walk's up-front checks and parquet-go's decoding see different things
+// first, the two errors differ, but both reads fail: readFile.)
 func TestReadWindowErrors(t *testing.T) {
 	data, _ := windowFile(t, 3000, 1000)
 	const rg, k = 1, 3 // author_id's page k in row group rg
@@ -257,5 +260,69 @@ func TestReadWindowReadError(t *testing.T) {
 	if !errors.As(err, &se) || se.Column != "created_at" || se.RowGroup != 1 || !strings.Contains(err.Error(), "injected read error") ||
 		!strings.Contains(err.Error(), "reading bytes") {
 		t.Fatalf("error %v, want an *Error naming created_at, row group 1, the bytes read and the injected error", err)
+	}
+}
+
+// TestBatchReusedAfterFailedFile: a batch reused after a file failed in a
+// page walk reads an intact file as a fresh batch does. (A role sharing its
+// column with another is not walked itself, and once found the walk of the
+// failed file left to finish.)
+func TestBatchReusedAfterFailedFile(t *testing.T) {
+	good := writePG(t, pgCase{nullable: true, intIDs: true, strEnc: &parquet.Plain, intEnc: &parquet.Plain}.columns(sampleRows(3000, true, true))[:6],
+		3000, 1000, parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(512))
+	// author_id's page 3 of row group 1 has a garbled header.
+	bad := editChunkWith(t, good, 1, "author_id", func(ps []editPage) []editPage { return ps }, func(t testing.TB, ps []editPage) []byte {
+		c := encodeCompressed(t, ps)
+		copy(c[len(encodeCompressed(t, ps[:3])):], bytes.Repeat([]byte{0xff}, 8))
+		return c
+	})
+	for _, shared := range []bool{false, true} {
+		for _, window := range []int64{0, 700} {
+			t.Run(fmt.Sprintf("shared=%t/window=%d", shared, window), func(t *testing.T) {
+				cols := defaultCols
+				if shared {
+					cols.ContentID = "author_id" // one column, two roles
+				}
+				read := func(data []byte, name string, b *Batch, deferID int64) error {
+					f, err := Open(bytes.NewReader(data), int64(len(data)), name, cols)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.deferIDBytes = deferID
+					f.SetReadWindow(window)
+					for i := 0; i < f.NumRowGroups(); i++ {
+						if err := f.OpenRowGroup(i, b); err != nil {
+							return err
+						}
+						for {
+							n, err := f.NextRows(b, 1<<16)
+							if err != nil {
+								return err
+							}
+							if n == 0 {
+								break
+							}
+						}
+						if err := f.ContentIDs(b, nil, new(IDs)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				// The damaged file with content_id deferred, so that
+				// author_id is walked (and fails) in its own right; the
+				// intact one without, so that with the column shared only
+				// content_id is.
+				b := Batch{LazyContentID: true}
+				if err := read(bad, "bad.parquet", &b, 0); err == nil || !strings.Contains(err.Error(), "page 3") {
+					t.Fatalf("damaged file: %v, want an error naming page 3", err)
+				}
+				for _, deferID := range []int64{coalesceGap, 0} {
+					if err := read(good, "good.parquet", &b, deferID); err != nil {
+						t.Fatalf("intact file (content_id deferred from %d bytes), batch reused: %v", deferID, err)
+					}
+				}
+			})
+		}
 	}
 }
