@@ -39,6 +39,10 @@
 // chunk of 1 MiB or more is fetched (and checked) only by ContentIDs, once
 // the other columns are decoded, into the same memory: one more ranged GET
 // per row group, and a row group's chunks are never all in memory at once.
+// When streamed, a compressed chunk larger than the read window
+// (File.SetReadWindow, 1 MiB by default) is not fetched with the others but
+// read a window at a time as it is decoded, its pages checked as they are
+// reached: a worker's memory does not grow with the row groups' size.
 //
 // # Decoding
 //
