@@ -48,12 +48,23 @@ func pagesOf(t testing.TB, chunk []byte) []editPage {
 // bodies, no checksums.
 func encodePages(t testing.TB, ps []editPage) []byte {
 	t.Helper()
+	plain := make([]editPage, len(ps))
+	for i, p := range ps {
+		p.h.UncompressedPageSize = int32(len(p.body))
+		p.h.CRC = 0
+		plain[i] = p
+	}
+	return encodeCompressed(t, plain)
+}
+
+// encodeCompressed encodes the pages of a compressed chunk: bodies as they
+// are, checksums and uncompressed sizes as the headers say.
+func encodeCompressed(t testing.TB, ps []editPage) []byte {
+	t.Helper()
 	var chunk []byte
 	var proto thrift.CompactProtocol
 	for _, p := range ps {
 		p.h.CompressedPageSize = int32(len(p.body))
-		p.h.UncompressedPageSize = int32(len(p.body))
-		p.h.CRC = 0
 		hb, err := thrift.Marshal(&proto, &p.h)
 		if err != nil {
 			t.Fatal(err)

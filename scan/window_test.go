@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -140,23 +139,6 @@ func boolBytes(s []bool) []byte {
 		}
 	}
 	return b
-}
-
-// encodeCompressed encodes the pages of a compressed chunk: bodies as they
-// are, checksums and uncompressed sizes as the headers say.
-func encodeCompressed(t testing.TB, ps []editPage) []byte {
-	t.Helper()
-	var chunk []byte
-	var proto thrift.CompactProtocol
-	for _, p := range ps {
-		p.h.CompressedPageSize = int32(len(p.body))
-		hb, err := thrift.Marshal(&proto, &p.h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chunk = append(append(chunk, hb...), p.body...)
-	}
-	return chunk
 }
 
 // TestReadWindowErrors: damage to a streamed chunk, found as its pages are
