@@ -50,9 +50,9 @@ func envInt(t *testing.T, name string, def int64) int64 {
 	return n
 }
 
-// benchLake returns the cached benchmark lake of the given size,
-// generating it on first use.
-func benchLake(t *testing.T, rows int64, files int) *lakegen.Result {
+// benchLake returns the cached benchmark lake of the given size (rgRows
+// rows per row group; 0: lakegen's default), generating it on first use.
+func benchLake(t *testing.T, rows int64, files int, rgRows int64) *lakegen.Result {
 	t.Helper()
 	cache := os.Getenv("CORPUS_AUDIT_CACHE")
 	if cache == "" {
@@ -65,7 +65,12 @@ func benchLake(t *testing.T, rows int64, files int) *lakegen.Result {
 	opt := lakegen.DefaultOptions()
 	opt.Rows, opt.Files, opt.Accounts = rows, files, max(rows/4, 2000)
 	opt.NoTruth, opt.Overwrite = true, true
-	dir := filepath.Join(cache, "bench-s3", fmt.Sprintf("rows=%d-files=%d-accounts=%d-seed=%d", opt.Rows, opt.Files, opt.Accounts, opt.Seed))
+	name := fmt.Sprintf("rows=%d-files=%d-accounts=%d-seed=%d", opt.Rows, opt.Files, opt.Accounts, opt.Seed)
+	if rgRows > 0 {
+		opt.RowGroupRows = rgRows
+		name += fmt.Sprintf("-rg=%d", rgRows)
+	}
+	dir := filepath.Join(cache, "bench-s3", name)
 	done := filepath.Join(dir, ".complete")
 	res := &lakegen.Result{Out: dir, Options: opt}
 	if _, err := os.Stat(done); err == nil {
@@ -92,7 +97,11 @@ func TestBenchS3(t *testing.T) {
 	rows := envInt(t, "CORPUS_AUDIT_BENCH_S3_ROWS", 5_000_000)
 	files := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_FILES", 10))
 	runs := int(envInt(t, "CORPUS_AUDIT_BENCH_S3_RUNS", 3))
-	res := benchLake(t, rows, files)
+	rg := int64(0)
+	if os.Getenv("CORPUS_AUDIT_BENCH_S3_RG") != "0" {
+		rg = envInt(t, "CORPUS_AUDIT_BENCH_S3_RG", 0)
+	}
+	res := benchLake(t, rows, files, rg)
 
 	corpusDir := filepath.Join(res.Out, lakegen.CorpusDir(res.Options.Snapshot))
 	var corpusBytes int64
