@@ -229,8 +229,8 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 		for b.held(role)-sc.rows[role].skip < want || want == 0 {
 			p, err := sc.pages[role].ReadPage()
 			if errors.Is(err, io.EOF) {
-				// A streamed chunk's last pages are checked as whole
-				// chunks' are, before any row is decoded.
+				// A streamed chunk's pages after its last value are
+				// checked now (a whole chunk's were, before its rows).
 				if err := sc.plain[role].finishWalk(); err != nil {
 					return 0, err
 				}
