@@ -17,7 +17,8 @@ type colState struct {
 	prevCode int32              // code of the last interned string, -1 if none
 	lastDict parquet.Dictionary // dictionary remap/dictVals were built for
 	remap    []int32            // dictionary index → Dict code (strings)
-	dictVals []int64            // dictionary values, converted (numbers)
+	dictVals []int64            // dictionary values, converted (numbers): dictBuf, or lastDict's own
+	dictBuf  []int64            // dictionary values converted
 	conv     []int64            // a page's values, converted (numbers)
 }
 
@@ -29,7 +30,7 @@ func (st *colState) reset() {
 	st.prevCode = -1
 	st.lastDict = nil
 	st.remap = st.remap[:0]
-	st.dictVals = st.dictVals[:0]
+	st.dictVals, st.dictBuf = nil, st.dictBuf[:0]
 }
 
 // decodeColumn reads every page of one audit column of row group rg from
@@ -194,8 +195,15 @@ func numbers(p parquet.Page, k kind, st *colState) (vals []int64, bad int, err e
 		if d != st.lastDict {
 			st.lastDict = nil
 			dv := d.Page().Data()
-			if st.dictVals, bad, err = convert(&dv, k, st.dictVals[:0]); err != nil {
-				return nil, -1, fmt.Errorf("dictionary value %d: %w", bad, err)
+			if (k == kInt64 || k == kTsMicros) && dv.Kind() == encoding.Int64 {
+				// The dictionary's own values, as they need no
+				// conversion: they live as long as d, the chunk's.
+				st.dictVals = dv.Int64()
+			} else {
+				if st.dictBuf, bad, err = convert(&dv, k, st.dictBuf[:0]); err != nil {
+					return nil, -1, fmt.Errorf("dictionary value %d: %w", bad, err)
+				}
+				st.dictVals = st.dictBuf
 			}
 			st.lastDict = d
 		}
