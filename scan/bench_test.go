@@ -67,7 +67,7 @@ var benchFile = sync.OnceValue(func() []byte {
 //	go test ./scan -run '^$' -bench 'ReadRowGroup|NextRows' -benchmem
 func BenchmarkReadRowGroup(b *testing.B) {
 	var batch Batch
-	benchDecode(b, func(f *File, i int) int64 {
+	benchDecode(b, DefaultReadWindow, func(f *File, i int) int64 {
 		if err := f.ReadRowGroup(i, &batch); err != nil {
 			b.Fatal(err)
 		}
@@ -77,12 +77,20 @@ func BenchmarkReadRowGroup(b *testing.B) {
 
 // BenchmarkNextRows decodes the same file as BenchmarkReadRowGroup the
 // audit's way: OpenRowGroup, NextRows 64 Ki rows at a time, ContentIDs for
-// one row in twenty.
+// one row in twenty; with the chunks fetched whole (window=0) and with
+// those over the default read window (author_id, created_at and
+// content_id, about 2 MB each) read through it.
 func BenchmarkNextRows(b *testing.B) {
+	for _, window := range []int64{0, DefaultReadWindow} {
+		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) { benchNextRows(b, window) })
+	}
+}
+
+func benchNextRows(b *testing.B, window int64) {
 	batch := Batch{LazyContentID: true}
 	var want []int32
 	var ids IDs
-	benchDecode(b, func(f *File, i int) (rows int64) {
+	benchDecode(b, window, func(f *File, i int) (rows int64) {
 		if err := f.OpenRowGroup(i, &batch); err != nil {
 			b.Fatal(err)
 		}
@@ -108,15 +116,16 @@ func BenchmarkNextRows(b *testing.B) {
 	})
 }
 
-// benchDecode opens benchFile and, b.N times, calls rowGroup for each of
-// its row groups (which returns the rows it decoded), reporting rows/s and
-// rows/cpu-s.
-func benchDecode(b *testing.B, rowGroup func(f *File, i int) int64) {
+// benchDecode opens benchFile with the given read window and, b.N times,
+// calls rowGroup for each of its row groups (which returns the rows it
+// decoded), reporting rows/s and rows/cpu-s.
+func benchDecode(b *testing.B, window int64, rowGroup func(f *File, i int) int64) {
 	data := benchFile()
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bench.parquet", defaultCols)
 	if err != nil {
 		b.Fatal(err)
 	}
+	f.SetReadWindow(window)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
