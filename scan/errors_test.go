@@ -113,19 +113,24 @@ func readFile(data []byte, cols Columns) error {
 // deferID bytes or more are fetched by ContentIDs, and the read window is
 // window (File.SetReadWindow).
 func streamFile(data []byte, cols Columns, slice int, deferID, window int64) error {
+	return streamFileInto(&Batch{LazyContentID: true}, data, cols, slice, deferID, window)
+}
+
+// streamFileInto is streamFile reading into b (LazyContentID set), which
+// may be reused from file to file.
+func streamFileInto(b *Batch, data []byte, cols Columns, slice int, deferID, window int64) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), "bad.parquet", cols)
 	if err != nil {
 		return err
 	}
 	f.deferIDBytes = deferID
 	f.SetReadWindow(window)
-	b := Batch{LazyContentID: true}
 	for i := 0; i < f.NumRowGroups(); i++ {
-		if err := f.OpenRowGroup(i, &b); err != nil {
+		if err := f.OpenRowGroup(i, b); err != nil {
 			return err
 		}
 		for {
-			n, err := f.NextRows(&b, slice)
+			n, err := f.NextRows(b, slice)
 			if err != nil {
 				return err
 			}
@@ -133,7 +138,7 @@ func streamFile(data []byte, cols Columns, slice int, deferID, window int64) err
 				break
 			}
 		}
-		if err := f.ContentIDs(&b, nil, new(IDs)); err != nil {
+		if err := f.ContentIDs(b, nil, new(IDs)); err != nil {
 			return err
 		}
 	}

@@ -157,13 +157,22 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 // dictCursorFor reports whether row group rg's chunk of role, walked into
 // z, is decoded by a dictCursor rather than by parquet-go.
 func (f *File) dictCursorFor(role, rg int, z *lazyChunk) bool {
+	if f.sharesColumn(role) {
+		return false // walked once, for the first role (see prepare)
+	}
 	c := &f.cols[role]
+	return f.meta.RowGroups[rg].Columns[c.leaf].MetaData.Type == format.ByteArray && dictEligible(z)
+}
+
+// sharesColumn reports whether another audit role is mapped to role's
+// column.
+func (f *File) sharesColumn(role int) bool {
 	for r := range f.cols {
-		if r != role && !f.cols[r].absent && f.cols[r].leaf == c.leaf {
-			return false // walked once, for the first role (see prepare)
+		if r != role && !f.cols[r].absent && f.cols[r].leaf == f.cols[role].leaf {
+			return true
 		}
 	}
-	return f.meta.RowGroups[rg].Columns[c.leaf].MetaData.Type == format.ByteArray && dictEligible(z)
+	return false
 }
 
 // NextRows decodes the next rows of the row group opened by OpenRowGroup,

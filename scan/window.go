@@ -29,13 +29,8 @@ func (f *File) SetReadWindow(n int64) { f.window = n }
 // no other role shares.
 func (f *File) streams(rg, role int) bool {
 	c := &f.cols[role]
-	if c.absent || !c.rewrite || c.kind == kString || f.window <= 0 {
+	if c.absent || !c.rewrite || c.kind == kString || f.window <= 0 || f.sharesColumn(role) {
 		return false
-	}
-	for r := range f.cols {
-		if r != role && !f.cols[r].absent && f.cols[r].leaf == c.leaf {
-			return false
-		}
 	}
 	_, n := f.fetchRange(rg, c)
 	return n > f.window

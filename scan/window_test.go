@@ -265,42 +265,16 @@ func TestBatchReusedAfterFailedFile(t *testing.T) {
 				if shared {
 					cols.ContentID = "author_id" // one column, two roles
 				}
-				read := func(data []byte, name string, b *Batch, deferID int64) error {
-					f, err := Open(bytes.NewReader(data), int64(len(data)), name, cols)
-					if err != nil {
-						t.Fatal(err)
-					}
-					f.deferIDBytes = deferID
-					f.SetReadWindow(window)
-					for i := 0; i < f.NumRowGroups(); i++ {
-						if err := f.OpenRowGroup(i, b); err != nil {
-							return err
-						}
-						for {
-							n, err := f.NextRows(b, 1<<16)
-							if err != nil {
-								return err
-							}
-							if n == 0 {
-								break
-							}
-						}
-						if err := f.ContentIDs(b, nil, new(IDs)); err != nil {
-							return err
-						}
-					}
-					return nil
-				}
 				// The damaged file with content_id deferred, so that
 				// author_id is walked (and fails) in its own right; the
 				// intact one without, so that with the column shared only
 				// content_id is.
 				b := Batch{LazyContentID: true}
-				if err := read(bad, "bad.parquet", &b, 0); err == nil || !strings.Contains(err.Error(), "page 3") {
+				if err := streamFileInto(&b, bad, cols, 1<<16, 0, window); err == nil || !strings.Contains(err.Error(), "page 3") {
 					t.Fatalf("damaged file: %v, want an error naming page 3", err)
 				}
 				for _, deferID := range []int64{coalesceGap, 0} {
-					if err := read(good, "good.parquet", &b, deferID); err != nil {
+					if err := streamFileInto(&b, good, cols, 1<<16, deferID, window); err != nil {
 						t.Fatalf("intact file (content_id deferred from %d bytes), batch reused: %v", deferID, err)
 					}
 				}
