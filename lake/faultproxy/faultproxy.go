@@ -80,6 +80,11 @@ type Config struct {
 	// Match picks the eligible requests; nil means every request.
 	// Ineligible requests pass unchanged and draw nothing.
 	Match func(*http.Request) bool
+	// BytesPerSecond, when positive, paces every answer's body (eligible
+	// or not) to about that many bytes a second: with Delay, a stand-in
+	// for a remote bucket's time to first byte and per-connection
+	// throughput.
+	BytesPerSecond int64
 }
 
 // Entry records one request the proxy saw.
@@ -88,6 +93,7 @@ type Entry struct {
 	URL    string // path and query
 	Header http.Header
 	Fault  Fault
+	At     time.Time // when the request arrived
 }
 
 // Counts are the numbers of requests seen and of faults injected.
@@ -166,6 +172,9 @@ func (c *Config) check() error {
 	}
 	if c.SlowDown+c.Drop+c.Delay > 1 {
 		return fmt.Errorf("shares add up to %v, more than 1", c.SlowDown+c.Drop+c.Delay)
+	}
+	if c.BytesPerSecond < 0 {
+		return fmt.Errorf("bytes per second %d is negative", c.BytesPerSecond)
 	}
 	if c.DelayFor <= 0 {
 		c.DelayFor = 20 * time.Millisecond
@@ -249,7 +258,7 @@ func (p *Proxy) decide(r *http.Request) (Fault, Config) {
 	case Delay:
 		p.counts.Delay++
 	}
-	p.log = append(p.log, Entry{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone(), Fault: f})
+	p.log = append(p.log, Entry{Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone(), Fault: f, At: time.Now()})
 	return f, p.cfg
 }
 
@@ -336,5 +345,37 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	w.WriteHeader(resp.StatusCode)
+	if cfg.BytesPerSecond > 0 {
+		pace(w, resp.Body, cfg.BytesPerSecond)
+		return
+	}
 	io.Copy(w, resp.Body)
+}
+
+// pace copies src to w at about rate bytes a second, in pieces of 64 KiB
+// or less, flushing each.
+func pace(w http.ResponseWriter, src io.Reader, rate int64) {
+	const piece = 64 << 10
+	buf := make([]byte, piece)
+	fl, _ := w.(http.Flusher)
+	start, sent := time.Now(), int64(0)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			// A piece goes when the bytes up to its end are due.
+			sent += int64(n)
+			if early := time.Duration(float64(sent)/float64(rate)*float64(time.Second)) - time.Since(start); early > 0 {
+				time.Sleep(early)
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/corpus-audit/corpus-audit/lake/faultproxy"
 )
@@ -95,6 +96,22 @@ func TestDropAfter(t *testing.T) {
 	}
 }
 
+// TestBytesPerSecond: a paced answer arrives whole, and no sooner than its
+// size at the rate allows.
+func TestBytesPerSecond(t *testing.T) {
+	const rate = 100 << 10 // body is 10,000 bytes: about 0.1 s
+	p := faultproxy.Start(t, upstream(t), faultproxy.Config{BytesPerSecond: rate})
+	start := time.Now()
+	status, got, err := get(t, p.URL+"/obj")
+	took := time.Since(start)
+	if status != 200 || err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("status %d, error %v, %d bytes; want 200 and the whole body", status, err, len(got))
+	}
+	if floor := time.Duration(float64(len(body)) / rate * float64(time.Second)); took < floor {
+		t.Fatalf("answer took %v, less than %v at %d bytes/s: not paced", took, floor, rate)
+	}
+}
+
 func TestSharesAreSeededAndBounded(t *testing.T) {
 	up := upstream(t)
 	run := func(cfg faultproxy.Config) ([]faultproxy.Fault, faultproxy.Counts) {
@@ -176,6 +193,7 @@ func TestNewRejects(t *testing.T) {
 		{"share above 1", up, faultproxy.Config{Drop: 1.5}},
 		{"negative share", up, faultproxy.Config{Delay: -0.1}},
 		{"shares above 1", up, faultproxy.Config{Drop: 0.6, SlowDown: 0.6}},
+		{"negative rate", up, faultproxy.Config{BytesPerSecond: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if p, err := faultproxy.New(tc.target, tc.cfg); err == nil {
