@@ -61,6 +61,7 @@ type scratch struct {
 	mem    memReader
 	ranges []byteRange
 	st     [numRoles]colState
+	ahead  readAhead // the next row group's chunks (File.Prefetch)
 }
 
 // ReadRowGroup decodes row group i into b, reusing b's slices, and sets
@@ -280,6 +281,29 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 	return want, nil
 }
 
+// wanted returns which audit columns' chunks of row group i begin fetches
+// (want) and which it reads through a window instead (streamed), for a
+// read with LazyContentID lazy, streamed (OpenRowGroup) or not.
+func (f *File) wanted(i int, lazy, stream bool) (want, streamed [numRoles]bool) {
+	// With LazyContentID, a content_id chunk of 1 MiB or more is fetched
+	// by ContentIDs once the other columns are decoded, into the same
+	// buffers, so that a row group's chunks are not all in memory at
+	// once. A smaller one is fetched now: it is most likely read through
+	// anyway, in the gap between the others (see coalesceGap).
+	want = allRoles
+	if c := &f.cols[roleContentID]; lazy && !c.absent {
+		if _, n := f.fetchRange(i, c); n >= f.deferIDBytes {
+			want[roleContentID] = false
+		}
+	}
+	for role := range f.cols {
+		if stream && role != roleContentID && f.streams(i, role) {
+			want[role], streamed[role] = false, true
+		}
+	}
+	return want, streamed
+}
+
 // begin checks row group i, fetches and checks its chunks, and sets b's
 // header. It returns the audit columns' chunks by role (nil when absent
 // or, with LazyContentID, content_id's, which is kept in sc.idChunk).
@@ -301,27 +325,18 @@ func (f *File) begin(i int, b *Batch, stream bool) ([numRoles]*parquet.FileColum
 	n := int(f.meta.RowGroups[i].NumRows)
 	b.File, b.RowGroup, b.FirstRow, b.N, b.Start, b.rgRows = f.name, i, f.firstRow[i], 0, 0, n
 
-	// With LazyContentID, a content_id chunk of 1 MiB or more is fetched
-	// by ContentIDs once the other columns are decoded, into the same
-	// buffers, so that a row group's chunks are not all in memory at
-	// once. A smaller one is fetched now: it is most likely read through
-	// anyway, in the gap between the others (see coalesceGap).
-	want := allRoles
-	if c := &f.cols[roleContentID]; b.LazyContentID && !c.absent {
-		if _, n := f.fetchRange(i, c); n >= f.deferIDBytes {
-			want[roleContentID] = false
-		}
-	}
-	var streamed [numRoles]bool
+	want, streamed := f.wanted(i, b.LazyContentID, stream)
 	for role := range f.cols {
 		// No walk of an earlier row group or file is left to finish:
 		// prepare and streamChunk set up this row group's.
 		sc.plain[role].clearWalk()
-		if stream && role != roleContentID && f.streams(i, role) {
-			want[role], streamed[role] = false, true
-		}
 	}
-	if err := f.fetch(i, sc, &want); err != nil {
+	// The bytes Prefetch read, if it read these; else read them now.
+	ok, err := sc.takeAhead(f, i, &want)
+	if !ok {
+		err = f.fetch(i, sc, &want)
+	}
+	if err != nil {
 		return out, err
 	}
 	// Page headers are checked before anything is sized by the row count
@@ -693,7 +708,16 @@ var allRoles = func() (a [numRoles]bool) {
 // fetch reads the chunks of row group rg of the audit columns in want into
 // sc.mem, replacing what it held.
 func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
-	rs := sc.ranges[:0]
+	sc.ranges = f.plan(rg, want, sc.ranges[:0])
+	sc.buf, sc.bufs = cutRanges(sc.buf, sc.bufs[:0], sc.ranges)
+	sc.setSegments()
+	return f.readRanges(rg, sc.ranges, sc.bufs)
+}
+
+// plan appends to rs the byte ranges fetch reads for the chunks of row
+// group rg of the audit columns in want: the chunks, sorted, with runs of
+// chunks less than coalesceGap apart merged into one range.
+func (f *File) plan(rg int, want *[numRoles]bool, rs []byteRange) []byteRange {
 	for role := range f.cols {
 		if f.cols[role].absent || !want[role] {
 			continue
@@ -715,46 +739,59 @@ func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 		}
 		merged = append(merged, r)
 	}
-	sc.ranges = merged
-	// The ranges are cut from one buffer kept from row group to row group
-	// (and from file to file, whose layouts differ): buffers kept per
-	// range would each grow to the largest range seen at their index.
+	return merged
+}
+
+// cutRanges returns one slice of buf per range, in order, growing buf if
+// it is too small. The ranges are cut from one buffer kept from row group
+// to row group (and from file to file, whose layouts differ): buffers kept
+// per range would each grow to the largest range seen at their index.
+func cutRanges(buf []byte, bufs [][]byte, ranges []byteRange) ([]byte, [][]byte) {
 	total := 0
-	for _, r := range merged {
+	for _, r := range ranges {
 		total += int(r.end - r.off)
 	}
-	if cap(sc.buf) < total {
+	if cap(buf) < total {
 		// Room to spare: the next row group's chunks are often a little
 		// larger than this one's.
-		sc.buf = make([]byte, total, total+total/8)
+		buf = make([]byte, total, total+total/8)
 	}
-	sc.bufs = sc.bufs[:0]
-	sc.mem.segs = sc.mem.segs[:0]
 	pos := 0
-	for _, r := range merged {
+	for _, r := range ranges {
 		// Ranges were checked against the file size at Open.
 		n := int(r.end - r.off)
-		buf := sc.buf[pos : pos+n : pos+n]
+		bufs = append(bufs, buf[pos:pos+n:pos+n])
 		pos += n
-		sc.bufs = append(sc.bufs, buf)
-		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: buf})
 	}
+	return buf, bufs
+}
 
-	errs := make([]error, len(merged))
+// setSegments makes sc.mem serve the fetched ranges (and nothing else).
+func (sc *scratch) setSegments() {
+	sc.mem.segs = sc.mem.segs[:0]
+	for k, r := range sc.ranges {
+		sc.mem.segs = append(sc.mem.segs, segment{off: r.off, data: sc.bufs[k]})
+	}
+}
+
+// readRanges reads each range of row group rg into its buffer, up to
+// maxParallelReads at a time.
+func (f *File) readRanges(rg int, ranges []byteRange, bufs [][]byte) error {
+	errs := make([]error, len(ranges))
 	read := func(k int) {
 		defer func() {
 			if p := recover(); p != nil {
 				errs[k] = fmt.Errorf("reader failed: %v", p)
 			}
 		}()
-		errs[k] = readFull(f.r, sc.bufs[k], merged[k].off)
+		errs[k] = readFull(f.r, bufs[k], ranges[k].off)
 	}
-	if len(merged) == 1 {
+	if len(ranges) == 1 {
 		read(0)
 	} else {
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, maxParallelReads)
-		for k := range merged {
+		for k := range ranges {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -767,7 +804,7 @@ func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 	}
 	for k, err := range errs {
 		if err != nil {
-			return f.wrap(-1, rg, -1, fmt.Errorf("reading bytes %d-%d: %w", merged[k].off, merged[k].end, err))
+			return f.wrap(-1, rg, -1, fmt.Errorf("reading bytes %d-%d: %w", ranges[k].off, ranges[k].end, err))
 		}
 	}
 	return nil

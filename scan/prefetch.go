@@ -1,0 +1,85 @@
+package scan
+
+// Prefetch starts reading the column chunks that OpenRowGroup(i, b) fetches
+// (those it does not leave to ContentIDs or read through a window) on
+// another goroutine, into a second buffer b keeps for the purpose. The next
+// begin of a row group on b — OpenRowGroup, ReadRowGroup — waits for the
+// read to end; OpenRowGroup(i, b) on f then takes the bytes instead of
+// reading them, and anything else drops them. So a worker's next row group
+// travels from an object store while it decodes the current one: on S3,
+// where a ranged GET waits tens of milliseconds before its first byte, the
+// wait overlaps the decoding, at the cost of one more row group's fetched
+// chunks per Batch.
+//
+// Call it once the batch's current row group is open (after OpenRowGroup):
+// the batch goes on decoding that one meanwhile. b must have LazyContentID
+// set (OpenRowGroup's requirement); otherwise, or for a row group f does
+// not have, Prefetch does nothing. A read error is returned by the
+// OpenRowGroup that takes the bytes, as its own read's would be.
+func (f *File) Prefetch(i int, b *Batch) {
+	if i < 0 || i >= len(f.meta.RowGroups) || !b.LazyContentID {
+		return
+	}
+	if b.sc == nil {
+		b.sc = new(scratch)
+	}
+	a := &b.sc.ahead
+	a.wait()
+	want, _ := f.wanted(i, true, true)
+	a.owner, a.rg, a.want, a.err = f, i, want, nil
+	a.ranges = f.plan(i, &want, a.ranges[:0])
+	a.buf, a.bufs = cutRanges(a.buf, a.bufs[:0], a.ranges)
+	done := make(chan struct{})
+	a.done = done
+	ranges, bufs := a.ranges, a.bufs
+	go func() {
+		defer close(done)
+		a.err = f.readRanges(i, ranges, bufs)
+	}()
+}
+
+// readAhead is a row group's chunks read by Prefetch.
+type readAhead struct {
+	owner *File
+	rg    int
+	want  [numRoles]bool
+	// ranges and bufs are as scratch's; buf is the buffer they are cut
+	// from. While a read is in flight (done not nil) they, and err, are
+	// the reading goroutine's.
+	ranges []byteRange
+	bufs   [][]byte
+	buf    []byte
+	done   chan struct{} // closed when the read ends; nil when none was started
+	err    error
+}
+
+// wait waits for the read in flight, if any, to end; its bytes are then
+// the scratch's to take or drop.
+func (a *readAhead) wait() {
+	if a.done != nil {
+		<-a.done
+		a.done = nil
+	}
+}
+
+// takeAhead reports whether Prefetch read row group rg of f with want;
+// if so, the bytes become the scratch's fetched bytes (the buffers trade
+// places, so that the next Prefetch reuses the one given up) and err is
+// the read's error. Otherwise the prefetched bytes, if any, are dropped.
+func (sc *scratch) takeAhead(f *File, rg int, want *[numRoles]bool) (ok bool, err error) {
+	a := &sc.ahead
+	a.wait()
+	if a.owner == nil {
+		return false, nil
+	}
+	match := a.owner == f && a.rg == rg && a.want == *want
+	a.owner = nil
+	if !match {
+		return false, nil
+	}
+	sc.buf, a.buf = a.buf, sc.buf
+	sc.bufs, a.bufs = a.bufs, sc.bufs
+	sc.ranges, a.ranges = a.ranges, sc.ranges
+	sc.setSegments()
+	return true, a.err
+}
