@@ -366,6 +366,7 @@ func TestRunS3MatchesLocal(t *testing.T) {
 			}
 		}
 		gets, summaryAt, lastPart := 0, -1, -1
+		ranges := map[string]bool{} // key and range of every corpus GET
 		for i, e := range p.Log() {
 			key, ok := objectKey(l.bucket, e.URL)
 			if !ok {
@@ -375,6 +376,13 @@ func TestRunS3MatchesLocal(t *testing.T) {
 				gets++
 				if e.Header.Get("Range") == "" || e.Header.Get("If-Match") != etag {
 					t.Errorf("GET %s: Range %q If-Match %q, want a range pinned to %s", key, e.Header.Get("Range"), e.Header.Get("If-Match"), etag)
+				}
+				// Workers read their next row group ahead: the bytes
+				// are used, not read again.
+				if r := key + " " + e.Header.Get("Range"); ranges[r] {
+					t.Errorf("GET %s read twice", r)
+				} else {
+					ranges[r] = true
 				}
 			}
 			if e.Method == http.MethodPut {

@@ -11,7 +11,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -31,11 +30,19 @@ import (
 // from local files) keep the GETs per column chunk few.
 const s3ReadWindow = 8 << 20
 
+// readAhead: workers read their next row group ahead from an object store
+// (corpusFile.remote). A variable for the S3 bench's comparison.
+var readAhead = true
+
 // corpusFile is one corpus file with its footer read.
 type corpusFile struct {
 	obj  lake.Object
 	uri  string
 	file *scan.File
+	// remote: the file is in an object store, not on a local file
+	// system. Its large chunks are read through s3ReadWindow, and a
+	// worker reads its next row group's chunks ahead (scan.File.Prefetch).
+	remote bool
 }
 
 // openCorpusFiles reads every footer, a few at a time (on S3 each costs a
@@ -57,10 +64,11 @@ func openCorpusFiles(ctx context.Context, loc lake.Location, objs []lake.Object,
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(uri, "s3://") {
+			_, local := loc.Bucket.(*lake.Local)
+			if !local {
 				f.SetReadWindow(s3ReadWindow)
 			}
-			out[i] = corpusFile{obj: obj, uri: uri, file: f}
+			out[i] = corpusFile{obj: obj, uri: uri, file: f, remote: !local}
 			return nil
 		})
 	}
@@ -303,8 +311,13 @@ func (s *scanner) run(ctx context.Context) error {
 	tasks := make(chan task)
 	results := make(chan result, s.workers)
 	// inflight bounds the row groups decoded but not yet written: memory is
-	// bounded by a few row groups, whatever the corpus size.
-	inflight := make(chan struct{}, 2*s.workers)
+	// bounded by a few row groups, whatever the corpus size. Workers that
+	// read ahead each hold one more.
+	held := 2 * s.workers
+	if readAhead && slices.ContainsFunc(s.files, func(f corpusFile) bool { return f.remote }) {
+		held += s.workers
+	}
+	inflight := make(chan struct{}, held)
 
 	go func() {
 		defer close(tasks)
@@ -334,12 +347,37 @@ func (s *scanner) run(ctx context.Context) error {
 			defer wg.Done()
 			b := newBatch()
 			var j judge
-			for t := range tasks {
-				res := s.judgeRowGroup(t, &b, &j)
+			t, ok := <-tasks
+			for ok {
+				// From an object store, the worker takes its next task
+				// once this one's row group is open, if one is ready,
+				// and reads that row group's chunks while it judges
+				// this one. (Not waiting for one: the tasks in flight
+				// may all be held by workers and the sink.)
+				var next *task
+				ahead := func() {
+					if !readAhead || !s.files[t.file].remote {
+						return
+					}
+					select {
+					case n, more := <-tasks:
+						if more {
+							next = &n
+							s.files[n.file].file.Prefetch(n.rowGroup, &b)
+						}
+					default:
+					}
+				}
+				res := s.judgeRowGroup(t, ahead, &b, &j)
 				select {
 				case results <- res:
 				case <-ctx.Done():
 					return
+				}
+				if next != nil {
+					t = *next
+				} else {
+					t, ok = <-tasks
 				}
 			}
 		}()
@@ -602,7 +640,10 @@ var sliceRows = 1 << 16
 // (Index.FactsBatch), small enough for the facts to stay in cache.
 const judgeChunk = 1024
 
-func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
+// judgeRowGroup judges task t's row group, decoding it into b. It calls
+// opened, if not nil, once the row group is open: the worker may then read
+// its next row group ahead into b (scan.File.Prefetch).
+func (s *scanner) judgeRowGroup(t task, opened func(), b *scan.Batch, j *judge) result {
 	start := time.Now()
 	f := s.files[t.file]
 	res := result{seq: t.seq, task: t}
@@ -616,6 +657,9 @@ func (s *scanner) judgeRowGroup(t task, b *scan.Batch, j *judge) result {
 	}
 	if err := f.file.OpenRowGroup(t.rowGroup, b); err != nil {
 		return fail(err)
+	}
+	if opened != nil {
+		opened()
 	}
 	floor := int64(math.MinInt64)
 	if s.minCreated != nil {

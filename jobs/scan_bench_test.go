@@ -98,7 +98,7 @@ func BenchmarkJudgeRowGroup(b *testing.B) {
 	for b.Loop() {
 		for fi, f := range bs.files {
 			for rg := 0; rg < f.file.NumRowGroups(); rg++ {
-				res := s.judgeRowGroup(task{file: fi, rowGroup: rg}, &bt, &j)
+				res := s.judgeRowGroup(task{file: fi, rowGroup: rg}, nil, &bt, &j)
 				if res.err != nil {
 					b.Fatal(res.err)
 				}
