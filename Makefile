@@ -67,15 +67,24 @@ clean:
 ##   make bench-s3 BENCH_S3_ROWS=20000000 BENCH_S3_FILES=20 BENCH_S3_RUNS=5 BENCH_S3_LOG=1
 ## BENCH_S3_RG sets the rows per row group (0: lakegen's 1,000,000); row
 ## groups of 4,000,000 have chunks over the 8 MiB S3 read window.
+## BENCH_S3_LATENCY (e.g. 30ms) delays every S3 request by that much, a
+## stand-in for a remote bucket's time to first byte; BENCH_S3_MBPS (with a
+## latency) paces each answer to that many MB/s; BENCH_S3_AHEAD=0 turns off
+## the read-ahead of the next row group, for comparison.
 .PHONY: bench-s3
 BENCH_S3_ROWS  ?= 5000000
 BENCH_S3_FILES ?= 10
 BENCH_S3_RUNS  ?= 3
 BENCH_S3_RG    ?= 0
 BENCH_S3_LOG   ?=
+BENCH_S3_LATENCY ?= 0
+BENCH_S3_MBPS  ?= 0
+BENCH_S3_AHEAD ?= 1
 bench-s3:
 	scripts/install-s3-server.sh
 	CORPUS_AUDIT_BENCH_S3=1 CORPUS_AUDIT_BENCH_S3_ROWS=$(BENCH_S3_ROWS) \
 	CORPUS_AUDIT_BENCH_S3_FILES=$(BENCH_S3_FILES) CORPUS_AUDIT_BENCH_S3_RUNS=$(BENCH_S3_RUNS) \
 	CORPUS_AUDIT_BENCH_S3_RG=$(BENCH_S3_RG) CORPUS_AUDIT_BENCH_S3_LOG=$(BENCH_S3_LOG) \
+	CORPUS_AUDIT_BENCH_S3_LATENCY=$(BENCH_S3_LATENCY) CORPUS_AUDIT_BENCH_S3_MBPS=$(BENCH_S3_MBPS) \
+	CORPUS_AUDIT_BENCH_S3_AHEAD=$(BENCH_S3_AHEAD) \
 		$(GO) test -tags benchs3 -run '^TestBenchS3$$' -count=1 -v -timeout 60m ./jobs

@@ -11,6 +11,16 @@ package jobs
 //	CORPUS_AUDIT_BENCH_S3_FILES  corpus files (default 10)
 //	CORPUS_AUDIT_BENCH_S3_RUNS   runs of each kind (default 3)
 //	CORPUS_AUDIT_BENCH_S3_LOG=1  the runs' logs on stderr
+//	CORPUS_AUDIT_BENCH_S3_LATENCY  a delay before every S3 request, e.g.
+//	                             30ms (default none): the S3 runs go
+//	                             through a faultproxy that holds each
+//	                             request that long, a stand-in for a
+//	                             remote bucket's time to first byte
+//	CORPUS_AUDIT_BENCH_S3_MBPS   with a latency, paces every answer to
+//	                             this many MB/s (default: unpaced), a
+//	                             stand-in for S3's per-connection throughput
+//	CORPUS_AUDIT_BENCH_S3_AHEAD=0  no read-ahead of the next row group
+//	                             (scan.File.Prefetch), for comparison
 //
 // The lake is generated once and kept in
 // ${CORPUS_AUDIT_CACHE:-~/.cache/corpus-audit}/bench-s3/.
@@ -101,6 +111,25 @@ func TestBenchS3(t *testing.T) {
 	if os.Getenv("CORPUS_AUDIT_BENCH_S3_RG") != "0" {
 		rg = envInt(t, "CORPUS_AUDIT_BENCH_S3_RG", 0)
 	}
+	var latency time.Duration
+	if v := os.Getenv("CORPUS_AUDIT_BENCH_S3_LATENCY"); v != "" && v != "0" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > faultproxy.MaxDelay {
+			t.Fatalf("CORPUS_AUDIT_BENCH_S3_LATENCY=%q: want a duration up to %v", v, faultproxy.MaxDelay)
+		}
+		latency = d
+	}
+	var rate int64
+	if os.Getenv("CORPUS_AUDIT_BENCH_S3_MBPS") != "0" {
+		rate = envInt(t, "CORPUS_AUDIT_BENCH_S3_MBPS", 0) * 1e6
+	}
+	if rate > 0 && latency == 0 {
+		t.Fatal("CORPUS_AUDIT_BENCH_S3_MBPS needs CORPUS_AUDIT_BENCH_S3_LATENCY")
+	}
+	if os.Getenv("CORPUS_AUDIT_BENCH_S3_AHEAD") == "0" {
+		defer func(v bool) { readAhead = v }(readAhead)
+		readAhead = false
+	}
 	res := benchLake(t, rows, files, rg)
 
 	corpusDir := filepath.Join(res.Out, lakegen.CorpusDir(res.Options.Snapshot))
@@ -158,18 +187,35 @@ func TestBenchS3(t *testing.T) {
 		}
 		return took
 	}
+	// With a latency, every S3 run goes through a proxy that delays each
+	// request by it.
+	endpoint := ""
+	if latency > 0 {
+		endpoint = faultproxy.Start(t, srv.Endpoint, faultproxy.Config{Delay: 1, DelayFor: latency, BytesPerSecond: rate}).URL
+	}
 	var local, remote []time.Duration
 	for i := range runs {
 		local = append(local, run("local", i, ""))
-		remote = append(remote, run("s3", i, ""))
+		remote = append(remote, run("s3", i, endpoint))
 		t.Logf("run %d: local %v (CPU %v), S3 %v (CPU %v, the server's not counted)", i,
 			local[i].Round(time.Millisecond), cpu["local"][i].Round(time.Millisecond),
 			remote[i].Round(time.Millisecond), cpu["s3"][i].Round(time.Millisecond))
 	}
-	// One more S3 run, not timed, through a proxy that injects nothing
-	// and counts the requests.
-	p := faultproxy.Start(t, srv.Endpoint, faultproxy.Config{})
+	// One more S3 run, not timed, through a proxy that counts the
+	// requests (and delays them by the latency).
+	pc := faultproxy.Config{}
+	if latency > 0 {
+		pc = faultproxy.Config{Delay: 1, DelayFor: latency, BytesPerSecond: rate}
+	}
+	p := faultproxy.Start(t, srv.Endpoint, pc)
+	t0 := time.Now()
 	run("s3", runs, p.URL)
+	if logw != io.Discard {
+		// The requests' timeline: when each arrived, and what it asked for.
+		for _, e := range p.Log() {
+			fmt.Fprintf(os.Stderr, "%8.3fs %-4s %s %s\n", e.At.Sub(t0).Seconds(), e.Method, e.URL, e.Header.Get("Range"))
+		}
+	}
 	gets, corpusGets, heads, puts, lists := 0, 0, 0, 0, 0
 	for _, e := range p.Log() {
 		switch {
@@ -196,8 +242,8 @@ func TestBenchS3(t *testing.T) {
 		sec := d.Seconds()
 		return fmt.Sprintf("%-6s median %8.3fs  %12.0f rows/s  %8.1f MB/s   runs %v", kind, sec, float64(rows)/sec, float64(corpusBytes)/1e6/sec, all)
 	}
-	fmt.Printf("bench-s3: %d rows, %d files, %.1f MB of corpus, %d runs each, GOMAXPROCS %d\n",
-		rows, files, float64(corpusBytes)/1e6, runs, runtime.GOMAXPROCS(0))
+	fmt.Printf("bench-s3: %d rows, %d files, %.1f MB of corpus, %d runs each, GOMAXPROCS %d, S3 latency %v, %d MB/s per answer (0: unpaced), read-ahead %v\n",
+		rows, files, float64(corpusBytes)/1e6, runs, runtime.GOMAXPROCS(0), latency, rate/1e6, readAhead)
 	fmt.Println("bench-s3: " + line("local", ml, local))
 	fmt.Println("bench-s3: " + line("s3", mr, remote))
 	fmt.Printf("bench-s3: S3/local wall time %.2fx (target <= 1.50x)\n", mr.Seconds()/ml.Seconds())
