@@ -16,6 +16,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -358,7 +359,15 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 		if err := ctx.Err(); err != nil {
 			return rows, fmt.Errorf("%s: %w", uri, err)
 		}
-		n := int(min(total-rows, batchRows))
+		// At a row group's start every column opens its chunk of it, all
+		// at once (on S3 each chunk is a request); a batch then stays
+		// within the row group.
+		if cols[0].left == 0 {
+			if err := openRowGroup(uri, cols, spec, rows); err != nil {
+				return rows, err
+			}
+		}
+		n := int(min(total-rows, batchRows, cols[0].left))
 		b.reset(n)
 		for i, c := range spec.cols {
 			if err := cols[i].read(&b.cols[i], c, n); err != nil {
@@ -376,6 +385,37 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 		}
 	}
 	return rows, nil
+}
+
+// openRowGroup opens every column's next row group that has rows, reading
+// the columns' chunks in parallel. rows is how many rows were read before.
+func openRowGroup(uri string, cols []*leafColumn, spec tableSpec, rows int64) error {
+	errs := make([]error, len(cols))
+	var wg sync.WaitGroup
+	for i, c := range cols {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("unreadable (reader panicked: %v)", p)
+				}
+			}()
+			for c.left == 0 {
+				if err := c.nextRowGroup(); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return columnError(uri, spec.cols[i].name, rows, err)
+		}
+	}
+	return nil
 }
 
 // leafColumn reads one column of a Parquet file, row group after row

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/parquet/file"
 
 	"github.com/corpus-audit/corpus-audit/internal/parquettesting"
 	"github.com/corpus-audit/corpus-audit/lake"
@@ -483,5 +485,89 @@ func TestTableReadOnce(t *testing.T) {
 	// openChunk) may be read twice: a few hundred bytes.
 	if size := fi.Size(); read < size/2 || read > size+1024 {
 		t.Fatalf("read %d bytes of a %d-byte table, want each byte about once", read, size)
+	}
+}
+
+// pairedChunks is a bucket whose reads of a table's column chunks (chunks,
+// by offset and length) wait for a second such read to be in flight, for
+// up to a few seconds: it counts the reads that found their partner and
+// those that waited in vain.
+type pairedChunks struct {
+	lake.Bucket
+	chunks       map[[2]int64]bool
+	mu           sync.Mutex
+	gate         chan struct{}
+	paired, lone int
+}
+
+func (b *pairedChunks) GetRange(ctx context.Context, key string, off, length int64, etag string) (io.ReadCloser, error) {
+	if b.chunks[[2]int64{off, length}] {
+		b.mu.Lock()
+		if g := b.gate; g != nil {
+			b.gate = nil
+			close(g)
+			b.paired += 2
+			b.mu.Unlock()
+		} else {
+			g := make(chan struct{})
+			b.gate = g
+			b.mu.Unlock()
+			select {
+			case <-g:
+			case <-time.After(3 * time.Second):
+				b.mu.Lock()
+				if b.gate == g {
+					b.gate = nil
+					b.lone++
+				}
+				b.mu.Unlock()
+			}
+		}
+	}
+	return b.Bucket.GetRange(ctx, key, off, length, etag)
+}
+
+// TestTableChunksReadTogether: a table's column chunks of one row group are
+// read in parallel (on S3 each is a request).
+func TestTableChunksReadTogether(t *testing.T) {
+	dir := t.TempDir()
+	const n, rg = 40000, 10000
+	ids, births := make([]any, n), make([]any, n)
+	for i := range ids {
+		ids[i], births[i] = int64(i*7919%1000003), fmt.Sprintf("19%02d-%02d-%02d", 30+i%70, 1+i%12, 1+i%28)
+	}
+	p := dir + "/ages/a.parquet"
+	writeParquet(t, p, rg, agesCols(ids, births))
+	pf, err := file.OpenParquetFile(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := map[[2]int64]bool{}
+	for g := range pf.NumRowGroups() {
+		for c := range 2 {
+			md, err := pf.MetaData().RowGroup(g).ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := md.DataPageOffset()
+			if md.HasDictionaryPage() && md.DictionaryPageOffset() > 0 {
+				start = min(start, md.DictionaryPageOffset())
+			}
+			chunks[[2]int64{start, md.TotalCompressedSize()}] = true
+		}
+	}
+	pf.Close()
+	if len(chunks) != 2*n/rg {
+		t.Fatalf("%d chunks, want %d", len(chunks), 2*n/rg)
+	}
+	ages := open(t, dir+"/ages")
+	pc := &pairedChunks{Bucket: ages.Bucket, chunks: chunks}
+	ages.Bucket = pc
+	ix := mustBuild(t, Tables{Ages: ages, Objections: fixture(t, nil, nil, nil).Objections}, testOptions())
+	if pc.paired != len(chunks) || pc.lone != 0 {
+		t.Errorf("%d chunk reads in parallel with another, %d alone; want all %d in pairs", pc.paired, pc.lone, len(chunks))
+	}
+	if st := ix.Stats(); st.AgeRows != n || st.Accounts != n {
+		t.Errorf("%d age rows of %d accounts, want %d of %d", st.AgeRows, st.Accounts, n, n)
 	}
 }
