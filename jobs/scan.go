@@ -813,7 +813,7 @@ func (h *hashing) stop() {
 func corpusInputs(ctx context.Context, loc lake.Location, files []corpusFile, sums []string, workers int) ([]schema.InputFile, error) {
 	out := make([]schema.InputFile, len(files))
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(workers)
+	g.SetLimit(max(workers, 8)) // a HEAD each, on S3
 	for i, f := range files {
 		g.Go(func() error {
 			in := corpusInput(f)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/corpus-audit/corpus-audit/findings"
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/policy"
@@ -231,10 +233,11 @@ func AgeAt(birth, t time.Time) int {
 // vouches for this run's files. Examples come from the run's findings,
 // pseudonymised with p; with nil p the reports show none.
 func WriteReports(ctx context.Context, out lake.Location, sum *schema.Summary, p *Pseudonymizer) error {
-	for _, name := range []string{ManifestFile, SignatureFile} {
-		if err := out.Bucket.Delete(ctx, out.Join(name)); err != nil {
-			return err
-		}
+	// The manifest and its signature go before the reports change (each
+	// pair at once: on S3 each is a request).
+	if err := both(ctx, func(ctx context.Context) error { return out.Bucket.Delete(ctx, out.Join(ManifestFile)) },
+		func(ctx context.Context) error { return out.Bucket.Delete(ctx, out.Join(SignatureFile)) }); err != nil {
+		return err
 	}
 	d := Data{Summary: sum, Pseudonyms: p.Enabled()}
 	if sum.Status != schema.StatusIncomplete {
@@ -251,8 +254,14 @@ func WriteReports(ctx context.Context, out lake.Location, sum *schema.Summary, p
 	if err := RenderMarkdown(&m, d); err != nil {
 		return fmt.Errorf("render %s: %w", MDFile, err)
 	}
-	if err := out.Bucket.Upload(ctx, out.Join(HTMLFile), &h); err != nil {
-		return err
-	}
-	return out.Bucket.Upload(ctx, out.Join(MDFile), &m)
+	return both(ctx, func(ctx context.Context) error { return out.Bucket.Upload(ctx, out.Join(HTMLFile), &h) },
+		func(ctx context.Context) error { return out.Bucket.Upload(ctx, out.Join(MDFile), &m) })
+}
+
+// both runs a and b at once and returns the first error.
+func both(ctx context.Context, a, b func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a(gctx) })
+	g.Go(func() error { return b(gctx) })
+	return g.Wait()
 }

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/corpus-audit/corpus-audit/lake"
 )
 
@@ -95,16 +97,29 @@ func BuildManifest(ctx context.Context, out lake.Location) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Version: ManifestVersion, Files: []ManifestEntry{}}
-	for _, rel := range rels {
-		sum, n, err := hashKey(ctx, out.Bucket, keys[rel])
-		if err != nil {
-			return nil, err
-		}
-		m.Files = append(m.Files, ManifestEntry{Path: rel, Size: n, SHA256: sum})
+	// The files are read a few at a time: on S3 each is a request (the
+	// findings parts, many in a large run, are read back whole).
+	m := &Manifest{Version: ManifestVersion, Files: make([]ManifestEntry, len(rels))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(manifestReads)
+	for i, rel := range rels {
+		g.Go(func() error {
+			sum, n, err := hashKey(gctx, out.Bucket, keys[rel])
+			if err != nil {
+				return err
+			}
+			m.Files[i] = ManifestEntry{Path: rel, Size: n, SHA256: sum}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
+
+// manifestReads is how many outputs BuildManifest reads at once.
+const manifestReads = 8
 
 // MarshalManifest renders a manifest as written: indented JSON and a final
 // newline. The signature covers exactly these bytes.

@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
@@ -80,12 +82,24 @@ func ReadSummary(ctx context.Context, b lake.Bucket, key string) (*schema.Summar
 func Clear(ctx context.Context, out lake.Location) error {
 	// The summary first: the folder stops looking complete at once. Then
 	// what vouches for an earlier result: its reports and manifest.
-	for _, name := range []string{schema.SummaryFile, HTMLFile, MDFile, ManifestFile, SignatureFile} {
-		if err := out.Bucket.Delete(ctx, out.Join(name)); err != nil {
-			return err
-		}
+	if err := out.Bucket.Delete(ctx, out.Join(schema.SummaryFile)); err != nil {
+		return err
+	}
+	keys := []string{out.Join(HTMLFile), out.Join(MDFile), out.Join(ManifestFile), out.Join(SignatureFile)}
+	if err := deleteAll(ctx, out.Bucket, keys); err != nil {
+		return err
 	}
 	return ClearFindings(ctx, out)
+}
+
+// deleteAll deletes keys, a few at a time (on S3 each is a request).
+func deleteAll(ctx context.Context, b lake.Bucket, keys []string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, k := range keys {
+		g.Go(func() error { return b.Delete(gctx, k) })
+	}
+	return g.Wait()
 }
 
 // ClearFindings removes every file under an output folder's findings/.
@@ -98,12 +112,7 @@ func ClearFindings(ctx context.Context, out lake.Location) error {
 	}); err != nil {
 		return err
 	}
-	for _, k := range keys {
-		if err := out.Bucket.Delete(ctx, k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deleteAll(ctx, out.Bucket, keys)
 }
 
 // ReadInput reads a small input file whole (a config file) and describes
