@@ -170,14 +170,22 @@ func readTable(ctx context.Context, loc lake.Location, spec tableSpec, fn func(*
 // ignores errors: reading the files reports them. It keeps each footer it
 // parsed in its tableFile for readFiles.
 func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int64 {
-	var n int64
+	// The footers are read a few at a time: on S3 each takes two
+	// requests, one after the other.
+	ns := make([]int64, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, footerReads)
 	for i := range files {
 		f := &files[i]
 		if !f.parquet {
-			n += f.obj.Attrs.Size / 16
+			ns[i] = f.obj.Attrs.Size / 16
 			continue
 		}
-		func() {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
 			defer func() { recover() }()
 			ra := lake.NewReaderAt(ctx, loc.Bucket, f.obj.Key, f.obj.Attrs)
 			pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, ra.Size()))
@@ -185,12 +193,20 @@ func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int
 				return
 			}
 			defer pf.Close()
-			n += min(max(pf.NumRows(), 0), 64*f.obj.Attrs.Size)
+			ns[i] = min(max(pf.NumRows(), 0), 64*f.obj.Attrs.Size)
 			f.meta = pf.MetaData()
 		}()
 	}
+	wg.Wait()
+	var n int64
+	for _, k := range ns {
+		n += k
+	}
 	return n
 }
+
+// footerReads is how many footers estimateRows reads at once.
+const footerReads = 8
 
 // readFiles reads listed files of a table; see readTable.
 func readFiles(ctx context.Context, loc lake.Location, files []tableFile, spec tableSpec, fn func(*batch) error) ([]schema.InputFile, error) {
@@ -256,12 +272,26 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 	if size < 12 {
 		return 0, fmt.Errorf("%s: not a Parquet file (only %d bytes)", uri, size)
 	}
+	// Both ends at once (on S3 each is a request).
 	var head, tail [4]byte
-	if _, err := ra.ReadAt(head[:], 0); err != nil {
-		return 0, fmt.Errorf("%s: %w", uri, err)
+	var herr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				herr = fmt.Errorf("reader panicked: %v", p)
+			}
+		}()
+		_, herr = ra.ReadAt(head[:], 0)
+	}()
+	_, terr := ra.ReadAt(tail[:], size-4)
+	<-done
+	if herr != nil {
+		return 0, fmt.Errorf("%s: %w", uri, herr)
 	}
-	if _, err := ra.ReadAt(tail[:], size-4); err != nil && !errors.Is(err, io.EOF) {
-		return 0, fmt.Errorf("%s: %w", uri, err)
+	if terr != nil && !errors.Is(terr, io.EOF) {
+		return 0, fmt.Errorf("%s: %w", uri, terr)
 	}
 	if !bytes.Equal(head[:], parquetMagic) {
 		return 0, fmt.Errorf("%s: not a Parquet file (no PAR1 magic at the start)", uri)
