@@ -1,15 +1,19 @@
 package scan
 
 // Prefetch starts reading the column chunks that OpenRowGroup(i, b) fetches
-// (those it does not leave to ContentIDs or read through a window) on
-// another goroutine, into a second buffer b keeps for the purpose. The next
+// (those it does not read through a window), and content_id's unless it is
+// read through one, on another goroutine, into a second buffer b keeps for
+// the purpose. The next
 // begin of a row group on b — OpenRowGroup, ReadRowGroup — waits for the
 // read to end; OpenRowGroup(i, b) on f then takes the bytes instead of
 // reading them, and anything else drops them. So a worker's next row group
 // travels from an object store while it decodes the current one: on S3,
 // where a ranged GET waits tens of milliseconds before its first byte, the
 // wait overlaps the decoding, at the cost of one more row group's fetched
-// chunks per Batch.
+// chunks per Batch. (The content_id chunk comes with them, so that
+// ContentIDs need not read it after the other columns are decoded, as it
+// does a large one otherwise: a row group then holds all its fetched
+// chunks at once.)
 //
 // Call it once the batch's current row group is open (after OpenRowGroup):
 // the batch goes on decoding that one meanwhile. b must have LazyContentID
@@ -26,6 +30,9 @@ func (f *File) Prefetch(i int, b *Batch) {
 	a := &b.sc.ahead
 	a.wait()
 	want, _ := f.wanted(i, true, true)
+	if c := &f.cols[roleContentID]; !c.absent && !f.streams(i, roleContentID) {
+		want[roleContentID] = true
+	}
 	a.owner, a.rg, a.want, a.err = f, i, want, nil
 	a.ranges = f.plan(i, &want, a.ranges[:0])
 	a.buf, a.bufs = cutRanges(a.buf, a.bufs[:0], a.ranges)
@@ -62,21 +69,25 @@ func (a *readAhead) wait() {
 	}
 }
 
-// takeAhead reports whether Prefetch read row group rg of f with want;
-// if so, the bytes become the scratch's fetched bytes (the buffers trade
-// places, so that the next Prefetch reuses the one given up) and err is
-// the read's error. Otherwise the prefetched bytes, if any, are dropped.
+// takeAhead reports whether Prefetch read row group rg of f with want, or
+// with want and content_id's chunk (want then says so); if so, the bytes
+// become the scratch's fetched bytes (the buffers trade places, so that the
+// next Prefetch reuses the one given up) and err is the read's error.
+// Otherwise the prefetched bytes, if any, are dropped.
 func (sc *scratch) takeAhead(f *File, rg int, want *[numRoles]bool) (ok bool, err error) {
 	a := &sc.ahead
 	a.wait()
 	if a.owner == nil {
 		return false, nil
 	}
-	match := a.owner == f && a.rg == rg && a.want == *want
+	withID := *want
+	withID[roleContentID] = true
+	match := a.owner == f && a.rg == rg && (a.want == *want || a.want == withID)
 	a.owner = nil
 	if !match {
 		return false, nil
 	}
+	*want = a.want
 	sc.buf, a.buf = a.buf, sc.buf
 	sc.bufs, a.bufs = a.bufs, sc.bufs
 	sc.ranges, a.ranges = a.ranges, sc.ranges

@@ -56,9 +56,10 @@ func overlaps(a, b []byteRange) bool {
 // TestPrefetch: a file read with each next row group prefetched gives the
 // rows of a plain read and reads no byte twice: OpenRowGroup takes the
 // prefetched chunks instead of reading them (it reads them itself for the
-// first row group, which nothing prefetched). With the chunks fetched
-// whole, with content_id fetched after the others, and with chunks read
-// through a window (which Prefetch leaves to the window).
+// first row group, which nothing prefetched), content_id's among them.
+// With the chunks fetched whole, with content_id fetched after the others
+// (as a large chunk is, which Prefetch fetches with them), and with chunks
+// read through a window (which Prefetch leaves to the window).
 func TestPrefetch(t *testing.T) {
 	data, _ := windowFile(t, 3000, 1000)
 	for _, v := range []struct {
@@ -105,6 +106,17 @@ func TestPrefetch(t *testing.T) {
 					f.Prefetch(rg+1, &b)
 				}
 				got = append(got, drainOpen(t, f, &b, 100)...)
+				// content_id's chunk came with the prefetch, unless it is
+				// read through the window; the first row group's is read
+				// by ContentIDs if it was left out of the fetch.
+				drained := rr.take()
+				readBytes += rangeBytes(drained)
+				start, n := f.fetchRange(rg, &f.cols[roleContentID])
+				streamed := f.streams(rg, roleContentID)
+				want := streamed || rg == 0 && n >= f.deferIDBytes
+				if got := overlaps(drained, []byteRange{{start, start + n}}); got != want {
+					t.Fatalf("row group %d: content_id's chunk read while decoding: %v, want %v (streamed %v)", rg, got, want, streamed)
+				}
 			}
 			readBytes += rangeBytes(rr.take())
 			compareRows(t, got, want)
