@@ -361,6 +361,13 @@ func openAndDrain(t *testing.T, f *File, rg int, b *Batch, slice int) []row {
 	if err := f.OpenRowGroup(rg, b); err != nil {
 		t.Fatal(err)
 	}
+	return drainRows(t, f, b, slice)
+}
+
+// drainRows reads the row group open in b to its end, slice rows at a
+// time, returning its rows without content ids.
+func drainRows(t *testing.T, f *File, b *Batch, slice int) []row {
+	t.Helper()
 	var rows []row
 	for {
 		n, err := f.NextRows(b, slice)

@@ -12,17 +12,7 @@ import (
 // and then the content ids of all its rows.
 func drainOpen(t *testing.T, f *File, b *Batch, slice int) []row {
 	t.Helper()
-	var rows []row
-	for {
-		n, err := f.NextRows(b, slice)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		rows = append(rows, rowsNoID(t, b)...)
-	}
+	rows := drainRows(t, f, b, slice)
 	all := make([]int32, len(rows))
 	for i := range all {
 		all[i] = int32(i)

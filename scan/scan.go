@@ -43,6 +43,10 @@
 // (File.SetReadWindow, 1 MiB by default) is not fetched with the others but
 // read a window at a time as it is decoded, its pages checked as they are
 // reached: a worker's memory does not grow with the row groups' size.
+// File.Prefetch reads a row group's chunks (content_id's included) on
+// another goroutine while the batch decodes the current one, for the next
+// OpenRowGroup to take: from an object store the requests' waits then
+// overlap the decoding, at the cost of a second row group's chunks.
 //
 // # Decoding
 //
