@@ -274,3 +274,71 @@ func TestPrefetchReadError(t *testing.T) {
 	}
 	compareRows(t, drainOpen(t, f, &b, 100), want[2000:])
 }
+
+// TestReadInParts: a fetched range longer than readPart is read in parts
+// of at most readPart bytes that together cover it once, by OpenRowGroup
+// and by Prefetch, and the rows are the ones written.
+func TestReadInParts(t *testing.T) {
+	data, want := windowFile(t, 3000, 1000)
+	defer func(p int64) { readPart = p }(readPart)
+	readPart = 300
+	rr := &rangeReader{r: bytes.NewReader(data)}
+	f, err := Open(rr, int64(len(data)), "p.parquet", defaultCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetReadWindow(0)
+	var got []row
+	b := Batch{LazyContentID: true}
+	for rg := range f.NumRowGroups() {
+		rr.take()
+		if err := f.OpenRowGroup(rg, &b); err != nil {
+			t.Fatal(err)
+		}
+		checkParts(t, rg, rr.take(), planned(f, rg))
+		got = append(got, drainOpen(t, f, &b, 100)...)
+	}
+	compareRows(t, got, want)
+
+	pb := Batch{LazyContentID: true}
+	openAndDrain(t, f, 0, &pb, 100)
+	rr.take()
+	f.Prefetch(1, &pb)
+	pb.sc.ahead.wait()
+	checkParts(t, 1, rr.take(), prefetchPlan(f, 1))
+	if err := f.OpenRowGroup(1, &pb); err != nil {
+		t.Fatal(err)
+	}
+	compareRows(t, drainOpen(t, f, &pb, 100), want[1000:2000])
+}
+
+// prefetchPlan returns the byte ranges Prefetch(rg) reads.
+func prefetchPlan(f *File, rg int) []byteRange {
+	want, _ := f.wanted(rg, true, true)
+	if !f.cols[roleContentID].absent && !f.streams(rg, roleContentID) {
+		want[roleContentID] = true
+	}
+	return f.plan(rg, &want, nil)
+}
+
+// checkParts checks that reads are at most readPart bytes each and cover
+// the ranges of plan exactly once.
+func checkParts(t *testing.T, rg int, reads, plan []byteRange) {
+	t.Helper()
+	var want, got int64
+	for _, r := range plan {
+		want += r.end - r.off
+	}
+	for _, r := range reads {
+		if r.end-r.off > readPart {
+			t.Fatalf("row group %d: read of %d bytes (%v), more than %d", rg, r.end-r.off, r, readPart)
+		}
+		if !overlaps([]byteRange{r}, plan) {
+			t.Fatalf("row group %d: read %v outside the planned %v", rg, r, plan)
+		}
+		got += r.end - r.off
+	}
+	if got != want || len(reads) < int(want/readPart) {
+		t.Fatalf("row group %d: %d reads of %d bytes in all, want %d bytes in parts of %d", rg, len(reads), got, want, readPart)
+	}
+}
