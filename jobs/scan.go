@@ -346,6 +346,8 @@ func (s *scanner) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			b := newBatch()
+			// A worker that stops early may leave a read ahead under way.
+			defer b.DropPrefetch()
 			var j judge
 			t, ok := <-tasks
 			for ok {

@@ -19,7 +19,9 @@ package scan
 // the batch goes on decoding that one meanwhile. b must have LazyContentID
 // set (OpenRowGroup's requirement); otherwise, or for a row group f does
 // not have, Prefetch does nothing. A read error is returned by the
-// OpenRowGroup that takes the bytes, as its own read's would be.
+// OpenRowGroup that takes the bytes, as its own read's would be. A batch
+// given up with a prefetch under way must be dropped with DropPrefetch,
+// which waits for the read to end.
 func (f *File) Prefetch(i int, b *Batch) {
 	if i < 0 || i >= len(f.meta.RowGroups) || !b.LazyContentID {
 		return
@@ -29,20 +31,49 @@ func (f *File) Prefetch(i int, b *Batch) {
 	}
 	a := &b.sc.ahead
 	a.wait()
-	want, _ := f.wanted(i, true, true)
-	if c := &f.cols[roleContentID]; !c.absent && !f.streams(i, roleContentID) {
-		want[roleContentID] = true
+	a.owner = nil
+	var parts []part
+	func() {
+		// Planning a read is begin's and may fail as it does: then there
+		// is nothing to take, and OpenRowGroup reports the failure.
+		defer func() {
+			if recover() != nil {
+				parts = nil
+			}
+		}()
+		want, _ := f.wanted(i, true, true)
+		// content_id's chunk too, unless it is read through the window
+		// or, uncompressed and larger than the window, left to
+		// ContentIDs as usual: a row group does not hold it twice.
+		if c := &f.cols[roleContentID]; !c.absent && !f.streams(i, roleContentID) {
+			if _, n := f.fetchRange(i, c); f.window <= 0 || n <= f.window {
+				want[roleContentID] = true
+			}
+		}
+		a.ranges = f.plan(i, &want, a.ranges[:0])
+		a.buf, a.bufs = cutRanges(a.buf, a.bufs[:0], a.ranges)
+		parts = splitParts(a.ranges, a.bufs)
+		a.owner, a.rg, a.want, a.err = f, i, want, nil
+	}()
+	if a.owner == nil {
+		return
 	}
-	a.owner, a.rg, a.want, a.err = f, i, want, nil
-	a.ranges = f.plan(i, &want, a.ranges[:0])
-	a.buf, a.bufs = cutRanges(a.buf, a.bufs[:0], a.ranges)
 	done := make(chan struct{})
 	a.done = done
-	ranges, bufs := a.ranges, a.bufs
 	go func() {
 		defer close(done)
-		a.err = f.readRanges(i, ranges, bufs)
+		a.err = f.readParts(i, parts)
 	}()
+}
+
+// DropPrefetch waits for a read Prefetch started on b to end, and drops
+// its bytes. Call it before giving up a batch that may have one under way
+// (a worker that stops early), so that no read outlives its user.
+func (b *Batch) DropPrefetch() {
+	if b.sc != nil {
+		b.sc.ahead.wait()
+		b.sc.ahead.owner = nil
+	}
 }
 
 // readAhead is a row group's chunks read by Prefetch.

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // drainOpen reads the row group open in b to its end, slice rows at a time,
@@ -341,4 +344,65 @@ func checkParts(t *testing.T, rg int, reads, plan []byteRange) {
 	if got != want || len(reads) < int(want/readPart) {
 		t.Fatalf("row group %d: %d reads of %d bytes in all, want %d bytes in parts of %d", rg, len(reads), got, want, readPart)
 	}
+}
+
+// gatedReader is a ReaderAt whose reads at or after from wait, once
+// armed, until the gate opens.
+type gatedReader struct {
+	r       io.ReaderAt
+	from    int64
+	gate    chan struct{}
+	waiting atomic.Int32
+}
+
+func (g *gatedReader) ReadAt(p []byte, off int64) (int, error) {
+	if g.gate != nil && off >= g.from {
+		g.waiting.Add(1)
+		<-g.gate
+		g.waiting.Add(-1)
+	}
+	return g.r.ReadAt(p, off)
+}
+
+// TestDropPrefetch: DropPrefetch returns only once the read Prefetch
+// started has ended, and drops its bytes: the next OpenRowGroup of that
+// row group reads them itself.
+func TestDropPrefetch(t *testing.T) {
+	data, want := windowFile(t, 3000, 1000)
+	start, _ := chunkOf(t, data, 1, "author_id")
+	g := &gatedReader{r: bytes.NewReader(data), from: int64(start)}
+	f, err := Open(g, int64(len(data)), "p.parquet", defaultCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetReadWindow(0)
+	b := Batch{LazyContentID: true}
+	openAndDrain(t, f, 0, &b, 100)
+	g.gate = make(chan struct{})
+	f.Prefetch(1, &b)
+	for g.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	dropped := make(chan struct{})
+	go func() { b.DropPrefetch(); close(dropped) }()
+	select {
+	case <-dropped:
+		t.Fatal("DropPrefetch returned while the read waited")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.gate)
+	<-dropped
+	if n := g.waiting.Load(); n != 0 {
+		t.Fatalf("%d reads still waiting after DropPrefetch", n)
+	}
+	if b.sc.ahead.owner != nil {
+		t.Fatal("the prefetched bytes were kept")
+	}
+	g.gate = nil
+	if err := f.OpenRowGroup(1, &b); err != nil {
+		t.Fatal(err)
+	}
+	compareRows(t, drainOpen(t, f, &b, 100), want[1000:2000])
+	var empty Batch
+	empty.DropPrefetch() // no scratch, nothing to wait for
 }

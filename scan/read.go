@@ -784,16 +784,32 @@ func (sc *scratch) setSegments() {
 // readRanges reads each range of row group rg into its buffer, in parts of
 // at most readPart bytes, up to maxParallelReads at a time.
 func (f *File) readRanges(rg int, ranges []byteRange, bufs [][]byte) error {
-	type part struct {
-		off int64
-		buf []byte
-	}
+	return f.readParts(rg, splitParts(ranges, bufs))
+}
+
+// part is a read of fetched bytes: len(buf) bytes of the file at off.
+type part struct {
+	off int64
+	buf []byte
+}
+
+// splitParts cuts each range, with its buffer, into parts of at most
+// readPart bytes.
+func splitParts(ranges []byteRange, bufs [][]byte) []part {
 	var parts []part
 	for k, r := range ranges {
 		for p := int64(0); p < r.end-r.off; p += readPart {
 			n := min(readPart, r.end-r.off-p)
 			parts = append(parts, part{r.off + p, bufs[k][p : p+n]})
 		}
+	}
+	return parts
+}
+
+// readParts reads parts of row group rg, up to maxParallelReads at a time.
+func (f *File) readParts(rg int, parts []part) error {
+	if len(parts) == 0 {
+		return nil
 	}
 	errs := make([]error, len(parts))
 	read := func(k int) {
