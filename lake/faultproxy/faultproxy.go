@@ -12,6 +12,7 @@ package faultproxy
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -346,15 +347,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	if cfg.BytesPerSecond > 0 {
-		pace(w, resp.Body, cfg.BytesPerSecond)
+		pace(r.Context(), w, resp.Body, cfg.BytesPerSecond)
 		return
 	}
 	io.Copy(w, resp.Body)
 }
 
 // pace copies src to w at about rate bytes a second, in pieces of 64 KiB
-// or less, flushing each.
-func pace(w http.ResponseWriter, src io.Reader, rate int64) {
+// or less, flushing each, until ctx (the request's) is done.
+func pace(ctx context.Context, w http.ResponseWriter, src io.Reader, rate int64) {
 	const piece = 64 << 10
 	buf := make([]byte, piece)
 	fl, _ := w.(http.Flusher)
@@ -365,7 +366,13 @@ func pace(w http.ResponseWriter, src io.Reader, rate int64) {
 			// A piece goes when the bytes up to its end are due.
 			sent += int64(n)
 			if early := time.Duration(float64(sent)/float64(rate)*float64(time.Second)) - time.Since(start); early > 0 {
-				time.Sleep(early)
+				t := time.NewTimer(early)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return
+				}
 			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
