@@ -39,6 +39,7 @@ type NightlyOptions struct {
 	ConfigPath              string
 	Workers                 int
 	NoHash                  bool
+	NoReadAhead             bool
 	S3                      lake.S3Options
 	// LockLease is the state lock's lease (default state.DefaultLease).
 	LockLease time.Duration
@@ -484,19 +485,20 @@ func (n *nightly) snapshot(ctx context.Context, sd snapshotDir, policyHash, tabl
 	o.Log.Info("snapshot audit started", "snapshot", sd.name, "run_id", a.RunID, "action", sr.Action, "out", a.Out)
 
 	ro := RunOptions{
-		Corpus:     joinURI(o.Lake, o.CorpusDir+"/"+sd.elem),
-		Ages:       o.Ages,
-		Objections: o.Objections,
-		Links:      o.Links,
-		Out:        a.Out,
-		ConfigPath: o.ConfigPath,
-		Workers:    o.Workers,
-		NoHash:     o.NoHash,
-		S3:         n.s3o,
-		Log:        o.Log.With("snapshot", sd.name),
-		Version:    o.Version,
-		Now:        o.Now,
-		Progress:   o.Progress,
+		Corpus:      joinURI(o.Lake, o.CorpusDir+"/"+sd.elem),
+		Ages:        o.Ages,
+		Objections:  o.Objections,
+		Links:       o.Links,
+		Out:         a.Out,
+		ConfigPath:  o.ConfigPath,
+		Workers:     o.Workers,
+		NoHash:      o.NoHash,
+		NoReadAhead: o.NoReadAhead,
+		S3:          n.s3o,
+		Log:         o.Log.With("snapshot", sd.name),
+		Version:     o.Version,
+		Now:         o.Now,
+		Progress:    o.Progress,
 
 		PseudonymKeyFile: o.PseudonymKeyFile,
 		SignKeyFile:      o.SignKeyFile,

@@ -42,6 +42,11 @@ type RunOptions struct {
 	// NoHash skips the SHA-256 of local corpus files (size and modification
 	// time are still pinned). Table files are always hashed.
 	NoHash bool
+	// NoReadAhead: from an object store, a worker does not read its next
+	// row group while it judges the current one (scan.File.Prefetch):
+	// one row group's chunks less per worker, and each row group's
+	// requests wait on their own.
+	NoReadAhead bool
 	// S3 overrides the S3 settings of the config file where set.
 	S3 lake.S3Options
 	// PseudonymKeyFile holds the HMAC key for the pseudonyms in reports
@@ -275,6 +280,7 @@ func (r *run) audit(ctx context.Context) (err error) {
 		}
 	}()
 	s := &scanner{
+		readAhead:  !o.NoReadAhead,
 		policy:     pol,
 		index:      ix,
 		snapshot:   name,

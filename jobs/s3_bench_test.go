@@ -126,10 +126,7 @@ func TestBenchS3(t *testing.T) {
 	if rate > 0 && latency == 0 {
 		t.Fatal("CORPUS_AUDIT_BENCH_S3_MBPS needs CORPUS_AUDIT_BENCH_S3_LATENCY")
 	}
-	if os.Getenv("CORPUS_AUDIT_BENCH_S3_AHEAD") == "0" {
-		defer func(v bool) { readAhead = v }(readAhead)
-		readAhead = false
-	}
+	readAhead := os.Getenv("CORPUS_AUDIT_BENCH_S3_AHEAD") != "0"
 	res := benchLake(t, rows, files, rg)
 
 	corpusDir := filepath.Join(res.Out, lakegen.CorpusDir(res.Options.Snapshot))
@@ -167,6 +164,7 @@ func TestBenchS3(t *testing.T) {
 		case "s3":
 			o = l.opts(fmt.Sprintf("runs/%d", i))
 			o.S3.MaxBackoff = 0 // the default
+			o.NoReadAhead = !readAhead
 			if endpoint != "" {
 				o.S3.Endpoint = endpoint
 			}

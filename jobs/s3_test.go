@@ -406,22 +406,25 @@ func TestRunS3MatchesLocal(t *testing.T) {
 		}
 	})
 
-	t.Run("corpus on S3, tables and outputs local", func(t *testing.T) {
-		out := t.TempDir()
-		o := runOpts(res, out)
-		o.Corpus = l.uri(l.corpusKey())
-		o.ConfigPath = cfgPath
-		o.S3 = l.srv.Options()
-		if _, err := Run(context.Background(), o); err != nil {
-			t.Fatal(err)
-		}
-		got := readSummary(t, out)
-		sameAudit(t, localSum, got, localFs, readFindings(t, out), localCorpus, o.Corpus)
-		checkS3Inputs(t, l, got, len(res.Corpus))
-		if jsonOf(t, got.Inputs[len(res.Corpus):]) != jsonOf(t, localSum.Inputs[len(res.Corpus):]) {
-			t.Errorf("table inputs differ:\n%s\n%s", jsonOf(t, got.Inputs[len(res.Corpus):]), jsonOf(t, localSum.Inputs[len(res.Corpus):]))
-		}
-	})
+	for _, noAhead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("corpus on S3, tables and outputs local, no read-ahead %v", noAhead), func(t *testing.T) {
+			out := t.TempDir()
+			o := runOpts(res, out)
+			o.Corpus = l.uri(l.corpusKey())
+			o.ConfigPath = cfgPath
+			o.S3 = l.srv.Options()
+			o.NoReadAhead = noAhead
+			if _, err := Run(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			got := readSummary(t, out)
+			sameAudit(t, localSum, got, localFs, readFindings(t, out), localCorpus, o.Corpus)
+			checkS3Inputs(t, l, got, len(res.Corpus))
+			if jsonOf(t, got.Inputs[len(res.Corpus):]) != jsonOf(t, localSum.Inputs[len(res.Corpus):]) {
+				t.Errorf("table inputs differ:\n%s\n%s", jsonOf(t, got.Inputs[len(res.Corpus):]), jsonOf(t, localSum.Inputs[len(res.Corpus):]))
+			}
+		})
+	}
 }
 
 // TestRunS3ReadsOnlyAuditColumns audits a file with a large column the

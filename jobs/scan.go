@@ -30,10 +30,6 @@ import (
 // from local files) keep the GETs per column chunk few.
 const s3ReadWindow = 8 << 20
 
-// readAhead: workers read their next row group ahead from an object store
-// (corpusFile.remote). A variable for the S3 bench's comparison.
-var readAhead = true
-
 // corpusFile is one corpus file with its footer read.
 type corpusFile struct {
 	obj  lake.Object
@@ -104,6 +100,9 @@ type scanner struct {
 	sink     func(*schema.Finding) error
 	counts   *schema.Counts
 	log      *slog.Logger
+	// readAhead: from an object store (corpusFile.remote), workers read
+	// their next row group while they judge the current one.
+	readAhead bool
 	// minCreated, when set, is the footers' minimum created_at the lookup
 	// pruned birth dates on; a row before it means the statistics lied,
 	// and the audit fails rather than trust the pruning.
@@ -314,7 +313,7 @@ func (s *scanner) run(ctx context.Context) error {
 	// bounded by a few row groups, whatever the corpus size. Workers that
 	// read ahead each hold one more.
 	held := 2 * s.workers
-	if readAhead && slices.ContainsFunc(s.files, func(f corpusFile) bool { return f.remote }) {
+	if s.readAhead && slices.ContainsFunc(s.files, func(f corpusFile) bool { return f.remote }) {
 		held += s.workers
 	}
 	inflight := make(chan struct{}, held)
@@ -358,7 +357,7 @@ func (s *scanner) run(ctx context.Context) error {
 				// may all be held by workers and the sink.)
 				var next *task
 				ahead := func() {
-					if !readAhead || !s.files[t.file].remote {
+					if !s.readAhead || !s.files[t.file].remote {
 						return
 					}
 					select {

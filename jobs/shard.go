@@ -635,14 +635,15 @@ func (p *partialRun) scanUnits(ctx context.Context, o RunOptions, corpus lake.Lo
 	counts.ByCategory = map[schema.Category]int64{}
 	counts.ByPlatform = map[string]map[schema.Category]int64{}
 	s := &scanner{
-		policy:   pol,
-		index:    ix,
-		snapshot: meta.Snapshot,
-		files:    entries,
-		workers:  o.Workers,
-		counts:   &counts,
-		log:      discardLog(),
-		progress: o.Progress,
+		readAhead: !o.NoReadAhead,
+		policy:    pol,
+		index:     ix,
+		snapshot:  meta.Snapshot,
+		files:     entries,
+		workers:   o.Workers,
+		counts:    &counts,
+		log:       discardLog(),
+		progress:  o.Progress,
 		span: func(i int) (int, int) {
 			if u := units[i]; !u.whole() {
 				return u.From, u.To

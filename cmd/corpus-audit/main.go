@@ -45,6 +45,7 @@ type runCmd struct {
 	AllowUnmarked bool   `help:"Audit a snapshot folder that has no _SUCCESS marker."`
 	Workers       int    `help:"Row groups decoded at once (default: number of CPUs)."`
 	NoHash        bool   `help:"Do not SHA-256 local corpus files (they are still pinned by size and modification time)."`
+	NoReadAhead   bool   `name:"no-read-ahead" help:"From S3, do not read each worker's next row group while it judges the current one: less memory (one row group's chunks per worker), slower."`
 	S3Endpoint    string `name:"s3-endpoint" placeholder:"URL" help:"Custom S3 endpoint (S3-compatible stores); AWS_ENDPOINT_URL_S3 works too."`
 	S3PathStyle   bool   `name:"s3-path-style" help:"Path-style S3 addressing."`
 	SignKey       string `name:"sign-key" placeholder:"FILE" help:"Ed25519 private key (PEM or raw) to sign manifest.json (manifest.json.sig)."`
@@ -60,7 +61,7 @@ func (r *runCmd) Run(ctx context.Context, log *slog.Logger) (int, error) {
 	o := jobs.RunOptions{
 		Corpus: r.Corpus, Ages: r.Ages, Objections: r.Objections, Links: r.Links, Out: r.Out,
 		SnapshotAt: r.SnapshotAt, ConfigPath: r.Config, AllowUnmarked: r.AllowUnmarked,
-		Workers: r.Workers, NoHash: r.NoHash,
+		Workers: r.Workers, NoHash: r.NoHash, NoReadAhead: r.NoReadAhead,
 		SignKeyFile: r.SignKey, PseudonymKeyFile: r.PseudonymKey,
 		S3:  lake.S3Options{Endpoint: r.S3Endpoint, PathStyle: r.S3PathStyle},
 		Log: log, Version: version, Progress: prog,

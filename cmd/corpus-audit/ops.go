@@ -106,18 +106,19 @@ type progressFlag struct {
 }
 
 type nightlyCmd struct {
-	Lake       string        `placeholder:"URI" help:"The lake: snapshots in <lake>/corpus/snapshot=…/ (with _SUCCESS when complete), tables in <lake>/tables/. Local path or s3://bucket/prefix."`
-	State      string        `placeholder:"URI" help:"State location: state.json, the lock, checkpoints; runs go to <state>/runs/ unless --runs. Local path or s3://."`
-	Runs       string        `placeholder:"URI" help:"Where each audit's outputs go, as <runs>/snapshot=<…>/<run-id>/ (default <state>/runs)."`
-	CorpusDir  string        `name:"corpus-dir" default:"corpus" help:"The corpus folder under the lake."`
-	Ages       string        `placeholder:"PATH" help:"Ages table (default <lake>/tables/ages)."`
-	Objections string        `placeholder:"PATH" help:"Objections table (default <lake>/tables/objections)."`
-	Links      string        `placeholder:"PATH" help:"Account-links table (default <lake>/tables/links)."`
-	NoLinks    bool          `name:"no-links" help:"Audit without an account-links table."`
-	Config     string        `placeholder:"FILE" help:"YAML config: column names, policy, S3 settings, and settings: for any flag."`
-	Workers    int           `help:"Row groups decoded at once (default: number of CPUs)."`
-	NoHash     bool          `help:"Do not SHA-256 local corpus files."`
-	LockLease  time.Duration `name:"lock-lease" default:"2m" help:"Lease of the state lock: a lock whose heartbeat is older is taken over (its holder is presumed dead)."`
+	Lake        string        `placeholder:"URI" help:"The lake: snapshots in <lake>/corpus/snapshot=…/ (with _SUCCESS when complete), tables in <lake>/tables/. Local path or s3://bucket/prefix."`
+	State       string        `placeholder:"URI" help:"State location: state.json, the lock, checkpoints; runs go to <state>/runs/ unless --runs. Local path or s3://."`
+	Runs        string        `placeholder:"URI" help:"Where each audit's outputs go, as <runs>/snapshot=<…>/<run-id>/ (default <state>/runs)."`
+	CorpusDir   string        `name:"corpus-dir" default:"corpus" help:"The corpus folder under the lake."`
+	Ages        string        `placeholder:"PATH" help:"Ages table (default <lake>/tables/ages)."`
+	Objections  string        `placeholder:"PATH" help:"Objections table (default <lake>/tables/objections)."`
+	Links       string        `placeholder:"PATH" help:"Account-links table (default <lake>/tables/links)."`
+	NoLinks     bool          `name:"no-links" help:"Audit without an account-links table."`
+	Config      string        `placeholder:"FILE" help:"YAML config: column names, policy, S3 settings, and settings: for any flag."`
+	Workers     int           `help:"Row groups decoded at once (default: number of CPUs)."`
+	NoHash      bool          `help:"Do not SHA-256 local corpus files."`
+	NoReadAhead bool          `name:"no-read-ahead" help:"From S3, do not read each worker's next row group while it judges the current one: less memory, slower."`
+	LockLease   time.Duration `name:"lock-lease" default:"2m" help:"Lease of the state lock: a lock whose heartbeat is older is taken over (its holder is presumed dead)."`
 
 	PseudonymKeyFile string `name:"pseudonym-key-file" placeholder:"FILE" help:"HMAC key for pseudonyms in reports (else $CORPUS_AUDIT_PSEUDONYM_KEY)."`
 	SignKeyFile      string `name:"sign-key" placeholder:"FILE" help:"Ed25519 private key (PEM or raw) to sign each run's manifest.json."`
@@ -135,7 +136,7 @@ func (c *nightlyCmd) Run(ctx context.Context, log *slog.Logger) (int, error) {
 	res := jobs.Nightly(ctx, jobs.NightlyOptions{
 		Lake: c.Lake, State: c.State, Runs: c.Runs, CorpusDir: c.CorpusDir,
 		Ages: c.Ages, Objections: c.Objections, Links: c.Links, NoLinks: c.NoLinks,
-		ConfigPath: c.Config, Workers: c.Workers, NoHash: c.NoHash, S3: c.options(),
+		ConfigPath: c.Config, Workers: c.Workers, NoHash: c.NoHash, NoReadAhead: c.NoReadAhead, S3: c.options(),
 		LockLease: c.LockLease, PseudonymKeyFile: c.PseudonymKeyFile, SignKeyFile: c.SignKeyFile,
 		Stop: stopRequested, Progress: prog, Log: log, Version: version,
 	})
