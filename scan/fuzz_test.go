@@ -11,7 +11,8 @@ import (
 )
 
 // FuzzOpen feeds arbitrary bytes to Open and ReadRowGroup (and to
-// OpenRowGroup and NextRows, which must agree with it): they must return
+// OpenRowGroup and NextRows, which must agree with it, with each next row
+// group read ahead by Prefetch for half the inputs): they must return
 // a row group or an *Error, never panic, hang or allocate without bound.
 // Each input is read twice: with the default column names, and with each
 // role mapped onto the first column of the file whose type it accepts (so
@@ -46,6 +47,8 @@ func FuzzOpen(f *testing.F) {
 		// And read the chunks it streams (File.streams) through a window
 		// of a byte, a page at a time, for half of them (another half).
 		window := map[bool]int64{true: 1, false: DefaultReadWindow}[len(data)%4 < 2]
+		// And read each next row group ahead (Prefetch) for half of them.
+		ahead := len(data)%8 < 4
 		check := func(err error) {
 			var se *Error
 			if err != nil && !errors.As(err, &se) {
@@ -71,6 +74,9 @@ func FuzzOpen(f *testing.F) {
 			for i := 0; i < file.NumRowGroups(); i++ {
 				whole := file.ReadRowGroup(i, &b)
 				err := file.OpenRowGroup(i, &sb)
+				if err == nil && ahead {
+					file.Prefetch(i+1, &sb)
+				}
 				rows := 0
 				for err == nil {
 					var n int
@@ -94,6 +100,7 @@ func FuzzOpen(f *testing.F) {
 					t.Fatalf("row group %d: streamed %d rows, the footer says %d", i, rows, file.RowGroupRows(i))
 				}
 			}
+			sb.DropPrefetch()
 		}
 		r := bytes.NewReader(data)
 		file, err := Open(r, int64(len(data)), "fuzz.parquet", defaultCols)
