@@ -96,9 +96,10 @@ func readFile(data []byte, cols Columns) error {
 		}
 		// Streamed with OpenRowGroup and NextRows, a few rows at a time,
 		// too, with the chunks fetched whole and read through a window
-		// of one byte (a page at a time).
+		// of one byte (a page at a time), without and with each next
+		// window read ahead.
 		for _, slice := range []int{1, 7, 1 << 16} {
-			for _, w := range []int64{DefaultReadWindow, 1} {
+			for _, w := range []int64{DefaultReadWindow, 1, -1} {
 				if serr := streamFile(data, cols, slice, d, w); (err == nil) != (serr == nil) {
 					return fmt.Errorf("read: %v; streamed %d rows at a time (content_id deferred from %d bytes, window %d): %v", err, slice, d, w, serr)
 				}
@@ -111,7 +112,8 @@ func readFile(data []byte, cols Columns) error {
 // streamFile reads every row group of data with OpenRowGroup, NextRows and
 // ContentIDs (for no row), returning the first error; content_id chunks of
 // deferID bytes or more are fetched by ContentIDs, and the read window is
-// window (File.SetReadWindow).
+// window (File.SetReadWindow), or -window with each next window read ahead
+// (File.SetWindowAhead).
 func streamFile(data []byte, cols Columns, slice int, deferID, window int64) error {
 	return streamFileInto(&Batch{LazyContentID: true}, data, cols, slice, deferID, window)
 }
@@ -124,7 +126,9 @@ func streamFileInto(b *Batch, data []byte, cols Columns, slice int, deferID, win
 		return err
 	}
 	f.deferIDBytes = deferID
-	f.SetReadWindow(window)
+	f.SetReadWindow(abs(window))
+	f.SetWindowAhead(window < 0)
+	defer b.DropPrefetch()
 	for i := 0; i < f.NumRowGroups(); i++ {
 		if err := f.OpenRowGroup(i, b); err != nil {
 			return err
@@ -493,3 +497,5 @@ func writeRows[T any](t testing.TB, rows []T) []byte {
 	}
 	return buf.Bytes()
 }
+
+func abs(n int64) int64 { return max(n, -n) }

@@ -47,8 +47,10 @@ func FuzzOpen(f *testing.F) {
 		// And read the chunks it streams (File.streams) through a window
 		// of a byte, a page at a time, for half of them (another half).
 		window := map[bool]int64{true: 1, false: DefaultReadWindow}[len(data)%4 < 2]
-		// And read each next row group ahead (Prefetch) for half of them.
+		// And read each next row group ahead (Prefetch) for half of them,
+		// and each next window (SetWindowAhead) for another half.
 		ahead := len(data)%8 < 4
+		windowAhead := len(data)%16 < 8
 		check := func(err error) {
 			var se *Error
 			if err != nil && !errors.As(err, &se) {
@@ -58,6 +60,7 @@ func FuzzOpen(f *testing.F) {
 		readAllGroups := func(file *File) {
 			file.deferIDBytes = deferID
 			file.SetReadWindow(window)
+			file.SetWindowAhead(windowAhead)
 			var b Batch
 			for i := 0; i < file.NumRowGroups(); i++ {
 				if err := file.ReadRowGroup(i, &b); err != nil {

@@ -145,20 +145,23 @@ func rowsNoID(t testing.TB, b *Batch) []row {
 // of 1 MiB or more is, see File.deferIDBytes), both with the chunks of
 // the test files, much smaller than the default window, fetched whole;
 // then with every chunk File.streams picks read through a window of one
-// byte (File.SetReadWindow: a page at a time).
+// byte (File.SetReadWindow: a page at a time), without and with each next
+// window read ahead (File.SetWindowAhead).
 func streamRows(t testing.TB, f *File, slice int) ([]row, error) {
 	t.Helper()
-	defer func(d, w int64) { f.deferIDBytes, f.window = d, w }(f.deferIDBytes, f.window)
+	defer func(d, w int64, a bool) { f.deferIDBytes, f.window, f.windowAhead = d, w, a }(f.deferIDBytes, f.window, f.windowAhead)
 	f.deferIDBytes = coalesceGap
 	rows, err := streamRowsOnce(t, f, slice)
 	for _, v := range []struct {
 		what            string
 		deferID, window int64
+		ahead           bool
 	}{
-		{"content_id fetched last", 0, DefaultReadWindow},
-		{"content_id fetched last, chunks streamed a page at a time", 0, 1},
+		{"content_id fetched last", 0, DefaultReadWindow, false},
+		{"content_id fetched last, chunks streamed a page at a time", 0, 1, false},
+		{"content_id fetched last, chunks streamed a page at a time, read ahead", 0, 1, true},
 	} {
-		f.deferIDBytes, f.window = v.deferID, v.window
+		f.deferIDBytes, f.window, f.windowAhead = v.deferID, v.window, v.ahead
 		vrows, verr := streamRowsOnce(t, f, slice)
 		if (err == nil) != (verr == nil) {
 			t.Fatalf("streamed: %v; with %s: %v", err, v.what, verr)
@@ -174,6 +177,7 @@ func streamRowsOnce(t testing.TB, f *File, slice int) ([]row, error) {
 	t.Helper()
 	var all []row
 	b := Batch{LazyContentID: true}
+	defer b.DropPrefetch()
 	for rg := 0; rg < f.NumRowGroups(); rg++ {
 		if err := f.OpenRowGroup(rg, &b); err != nil {
 			return all, err

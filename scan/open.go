@@ -106,8 +106,9 @@ type File struct {
 	// Batch.LazyContentID fetches in ContentIDs rather than with the
 	// other columns (coalesceGap; tests lower it).
 	deferIDBytes int64
-	// window is File.SetReadWindow's.
-	window int64
+	// window is File.SetReadWindow's, windowAhead SetWindowAhead's.
+	window      int64
+	windowAhead bool
 }
 
 // maxDictHeaderSize is the padding for PARQUET-816 files (Arrow's value).

@@ -22,6 +22,13 @@ const DefaultReadWindow = 1 << 20
 // reading.
 func (f *File) SetReadWindow(n int64) { f.window = n }
 
+// SetWindowAhead sets whether a chunk read through the window has its next
+// window read on another goroutine while the current one is decoded: from
+// an object store the request's wait then overlaps the decoding, at the
+// cost of a second window (and windowHeadroom) per chunk being read. Set
+// it before reading.
+func (f *File) SetWindowAhead(on bool) { f.windowAhead = on }
+
 // streams reports whether row group rg's chunk of role is read through a
 // window when streamed: a chunk parquet-go reads rewritten, larger than
 // the window, of a numeric or content_id column (string columns of
@@ -44,7 +51,9 @@ func (f *File) streamChunk(rg, role int, sc *scratch) {
 	start, n := f.fetchRange(rg, c)
 	_, size := chunkRange(&f.meta.RowGroups[rg].Columns[c.leaf].MetaData)
 	w := &sc.win[role]
-	*w = chunkWindow{r: f.r, start: start, n: int(n), size: int(f.window), buf: w.buf[:0], gen: w.gen + 1}
+	w.wait()
+	*w = chunkWindow{r: f.r, start: start, n: int(n), size: int(f.window), mem: w.mem, gen: w.gen + 1,
+		ahead: f.windowAhead, spare: w.spare}
 	z := &sc.plain[role]
 	z.startWalk(f, role, rg, int(n), int(size), w)
 	segs := sc.mem.segs[:0]
@@ -62,10 +71,33 @@ type chunkWindow struct {
 	start int64  // the chunk's offset in the file
 	n     int    // the chunk's bytes
 	size  int    // bytes read at a time (more for a longer page)
-	buf   []byte // the chunk's bytes [at, at+len(buf))
+	buf   []byte // the chunk's bytes [at, at+len(buf)), a slice of mem
+	mem   []byte
 	at    int
 	gen   int // changes whenever buf is refilled
+
+	// ahead: the window after buf is read while buf is decoded (next);
+	// spare is the buffer of the next such read.
+	ahead bool
+	next  *windowRead
+	spare []byte
 }
+
+// windowRead is a window read ahead: the chunk's bytes [at, at+len(data)),
+// read into mem after windowHeadroom bytes, where the tail of the window
+// before it goes when the two are joined.
+type windowRead struct {
+	at   int
+	mem  []byte
+	data []byte
+	done chan struct{}
+	err  error
+}
+
+// windowHeadroom is how much of the window before it a window read ahead
+// can take in front of its bytes: the page that straddles the two windows
+// (a refill starts at that page). A longer one is read again.
+const windowHeadroom = 1 << 20
 
 // get returns the chunk's bytes [off, off+n) (off+n <= w.n), reading a
 // window from off if they are not all in the current one: slices it
@@ -75,14 +107,85 @@ func (w *chunkWindow) get(off, n int) ([]byte, error) {
 		return w.buf[off-w.at : off-w.at+n], nil
 	}
 	m := min(max(n, w.size), w.n-off)
-	if cap(w.buf) < m {
-		w.buf = make([]byte, m)
+	if w.next != nil {
+		nx := w.next
+		w.wait()
+		if b, ok := w.join(nx, off, m); ok {
+			w.spare = w.mem // the old window's buffer reads the next one
+			w.mem, w.buf, w.at = nx.mem, b, off
+			w.gen++
+			w.readAhead()
+			return w.buf[:n], nil
+		}
+		// Not joined (a tail longer than the headroom, a read error, a
+		// jump): read the window afresh; a failed read ahead fails again
+		// here, with its own message.
+		w.spare = nx.mem
 	}
-	w.buf, w.at = w.buf[:m], off
+	if cap(w.mem) < m {
+		w.mem = make([]byte, m)
+	}
+	w.buf, w.at = w.mem[:m], off
 	w.gen++
 	if err := readFull(w.r, w.buf, w.start+int64(off)); err != nil {
 		w.buf = w.buf[:0]
 		return nil, fmt.Errorf("reading bytes %d-%d: %w", w.start+int64(off), w.start+int64(off+m), err)
 	}
+	w.readAhead()
 	return w.buf[:n], nil
+}
+
+// join returns the window from off to the end of nx's bytes, made of the
+// current window's tail and nx's bytes, in nx.mem, if nx was read without
+// error right after the current window, holds [off, off+m) and the tail
+// fits in its headroom. (All of nx's bytes: the next read ahead starts
+// where they end, so no byte is read twice.)
+func (w *chunkWindow) join(nx *windowRead, off, m int) ([]byte, bool) {
+	end := w.at + len(w.buf)
+	tail := end - off
+	if nx.err != nil || nx.at != end || off < w.at || tail < 0 || tail > windowHeadroom || off+m > nx.at+len(nx.data) {
+		return nil, false
+	}
+	copy(nx.mem[windowHeadroom-tail:windowHeadroom], w.buf[off-w.at:])
+	return nx.mem[windowHeadroom-tail : windowHeadroom+len(nx.data)], true
+}
+
+// readAhead starts reading the window after the current one, if the chunk
+// goes on and w reads ahead.
+func (w *chunkWindow) readAhead() {
+	end := w.at + len(w.buf)
+	if !w.ahead || end >= w.n {
+		return
+	}
+	// (At least a page header's probe: a refill asks for one.)
+	k := min(max(w.size, headerProbe), w.n-end)
+	mem := w.spare
+	if cap(mem) < windowHeadroom+k {
+		mem = make([]byte, windowHeadroom+k)
+	}
+	w.spare = nil
+	nx := &windowRead{at: end, mem: mem[:cap(mem)], data: mem[windowHeadroom : windowHeadroom+k], done: make(chan struct{})}
+	w.next = nx
+	r, at := w.r, w.start+int64(end)
+	go func() {
+		defer close(nx.done)
+		defer func() {
+			if p := recover(); p != nil {
+				nx.err = fmt.Errorf("reader failed: %v", p)
+			}
+		}()
+		nx.err = readFull(r, nx.data, at)
+	}()
+}
+
+// wait waits for the window read ahead, if any, to end, and drops it (its
+// buffer is kept for the next).
+func (w *chunkWindow) wait() {
+	if nx := w.next; nx != nil {
+		<-nx.done
+		w.next = nil
+		if w.spare == nil {
+			w.spare = nx.mem
+		}
+	}
 }

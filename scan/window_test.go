@@ -202,7 +202,7 @@ func TestReadWindowErrors(t *testing.T) {
 				return c
 			})
 			var msgs []string
-			for _, window := range []int64{0, 1, 700} {
+			for _, window := range []int64{0, 1, 700, -700} { // -700: read ahead
 				err := streamFile(bad, defaultCols, 1<<16, 0, window)
 				var se *Error
 				if !errors.As(err, &se) || se.Column != "author_id" || se.RowGroup != rg || !strings.Contains(err.Error(), want) {
@@ -210,8 +210,8 @@ func TestReadWindowErrors(t *testing.T) {
 				}
 				msgs = append(msgs, err.Error())
 			}
-			if msgs[1] != msgs[0] || msgs[2] != msgs[0] {
-				t.Fatalf("fetched whole: %s\nstreamed: %s\nstreamed (700): %s", msgs[0], msgs[1], msgs[2])
+			if msgs[1] != msgs[0] || msgs[2] != msgs[0] || msgs[3] != msgs[0] {
+				t.Fatalf("fetched whole: %s\nstreamed: %s\nstreamed (700): %s\nstreamed (700, read ahead): %s", msgs[0], msgs[1], msgs[2], msgs[3])
 			}
 		})
 	}
@@ -229,19 +229,81 @@ func TestReadWindowReadError(t *testing.T) {
 	}
 	fr.armed = true
 	f.SetReadWindow(700)
-	b := Batch{LazyContentID: true}
-	openAndDrain(t, f, 0, &b, 100)
-	err = f.OpenRowGroup(1, &b)
-	for err == nil {
-		var got int
-		if got, err = f.NextRows(&b, 100); got == 0 && err == nil {
-			t.Fatal("row group 1 read without an error")
+	// Without and with each next window read ahead: a read ahead that
+	// fails is read again when its bytes are wanted, and fails the same.
+	for _, ahead := range []bool{false, true} {
+		f.SetWindowAhead(ahead)
+		b := Batch{LazyContentID: true}
+		openAndDrain(t, f, 0, &b, 100)
+		err = f.OpenRowGroup(1, &b)
+		for err == nil {
+			var got int
+			if got, err = f.NextRows(&b, 100); got == 0 && err == nil {
+				t.Fatal("row group 1 read without an error")
+			}
+		}
+		b.DropPrefetch()
+		var se *Error
+		if !errors.As(err, &se) || se.Column != "created_at" || se.RowGroup != 1 || !strings.Contains(err.Error(), "injected read error") ||
+			!strings.Contains(err.Error(), "reading bytes") {
+			t.Fatalf("read ahead %v: error %v, want an *Error naming created_at, row group 1, the bytes read and the injected error", ahead, err)
 		}
 	}
-	var se *Error
-	if !errors.As(err, &se) || se.Column != "created_at" || se.RowGroup != 1 || !strings.Contains(err.Error(), "injected read error") ||
-		!strings.Contains(err.Error(), "reading bytes") {
-		t.Fatalf("error %v, want an *Error naming created_at, row group 1, the bytes read and the injected error", err)
+}
+
+// TestWindowAhead: with each next window read ahead, a streamed chunk's
+// bytes are each read once (the page that straddles two windows is joined
+// from the one before, not read again) and the rows are the ones written;
+// a batch dropped mid-chunk waits for the read ahead.
+func TestWindowAhead(t *testing.T) {
+	data, want := windowFile(t, 3000, 1000)
+	rr := &rangeReader{r: bytes.NewReader(data)}
+	f, err := Open(rr, int64(len(data)), "w.parquet", defaultCols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetReadWindow(700)
+	f.SetWindowAhead(true)
+	f.deferIDBytes = 0
+	rr.take() // Open's
+	got, err := streamRowsOnce(t, f, 70)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareRows(t, got, want)
+	reads := rr.take()
+	for rg := range f.NumRowGroups() {
+		for role := range f.cols {
+			if !f.streams(rg, role) {
+				continue
+			}
+			start, n := f.fetchRange(rg, &f.cols[role])
+			times := make([]int, n)
+			for _, r := range reads {
+				for i := max(r.off, start); i < min(r.end, start+n); i++ {
+					times[i-start]++
+				}
+			}
+			for i, k := range times {
+				if k != 1 {
+					t.Fatalf("row group %d: byte %d of %s's chunk read %d times, want once", rg, i, f.cols[role].name, k)
+				}
+			}
+		}
+	}
+	// Dropped mid-chunk: nothing is left reading.
+	b := Batch{LazyContentID: true}
+	if err := f.OpenRowGroup(0, &b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.NextRows(&b, 70); err != nil {
+		t.Fatal(err)
+	}
+	b.DropPrefetch()
+	for role := range b.sc.win {
+		if b.sc.win[role].next != nil {
+			t.Fatalf("%s: a window read ahead is left after DropPrefetch", f.cols[role].name)
+		}
 	}
 }
 
