@@ -303,6 +303,11 @@ func (s *scanner) run(ctx context.Context) error {
 		s.counts.RowsInFiles += rows
 		s.counts.Files[i] = schema.FileCoverage{Path: f.uri, RowGroups: to - from, RowsInFooter: rows}
 	}
+	for _, f := range s.files {
+		// From an object store, a chunk read through the window has its
+		// next window read while the current one is decoded.
+		f.file.SetWindowAhead(s.readAhead && f.remote)
+	}
 	s.counts.FilesScanned = len(s.files)
 	s.counts.ByMonth = map[string]map[schema.Category]int64{}
 	s.tally = newTally(s.counts)
