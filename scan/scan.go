@@ -45,8 +45,10 @@
 // reached: a worker's memory does not grow with the row groups' size.
 // File.Prefetch reads a row group's chunks (content_id's included) on
 // another goroutine while the batch decodes the current one, for the next
-// OpenRowGroup to take: from an object store the requests' waits then
-// overlap the decoding, at the cost of a second row group's chunks.
+// OpenRowGroup to take, and File.SetWindowAhead has the window after the
+// current one read the same way: from an object store the requests' waits
+// then overlap the decoding, at the cost of a second row group's chunks
+// and a second window per chunk read through one.
 //
 // # Decoding
 //
