@@ -67,9 +67,9 @@ func (f *File) Prefetch(i int, b *Batch) {
 }
 
 // DropPrefetch waits for a read Prefetch started on b to end, and for any
-// window read ahead (SetWindowAhead), and drops their bytes. Call it before
-// giving up a batch that may have one under way (a worker that stops
-// early), so that no read outlives its user.
+// window read ahead (SetWindowAhead), and drops what they read (b keeps the
+// buffers for reuse). Call it before giving up a batch that may have one
+// under way (a worker that stops early), so that no read outlives its user.
 func (b *Batch) DropPrefetch() {
 	if b.sc != nil {
 		b.sc.ahead.wait()

@@ -123,7 +123,12 @@ func (w *chunkWindow) get(off, n int) ([]byte, error) {
 		w.spare = nx.mem
 	}
 	if cap(w.mem) < m {
-		w.mem = make([]byte, m)
+		c := m
+		if w.ahead {
+			// Room to take the next read ahead's place (readAhead).
+			c = max(m, windowHeadroom+max(w.size, headerProbe))
+		}
+		w.mem = make([]byte, m, c)
 	}
 	w.buf, w.at = w.mem[:m], off
 	w.gen++
