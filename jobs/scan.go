@@ -36,8 +36,9 @@ type corpusFile struct {
 	uri  string
 	file *scan.File
 	// remote: the file is in an object store, not on a local file
-	// system. Its large chunks are read through s3ReadWindow, and a
-	// worker reads its next row group's chunks ahead (scan.File.Prefetch).
+	// system. Its large chunks are read through s3ReadWindow and, unless
+	// the scanner's readAhead is off, a worker reads its next row group
+	// ahead (scan.File.Prefetch) and each next window (SetWindowAhead).
 	remote bool
 }
 

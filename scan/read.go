@@ -718,7 +718,7 @@ func (f *File) fetch(rg int, sc *scratch, want *[numRoles]bool) error {
 	sc.ranges = f.plan(rg, want, sc.ranges[:0])
 	sc.buf, sc.bufs = cutRanges(sc.buf, sc.bufs[:0], sc.ranges)
 	sc.setSegments()
-	return f.readRanges(rg, sc.ranges, sc.bufs)
+	return f.readParts(rg, splitParts(sc.ranges, sc.bufs))
 }
 
 // plan appends to rs the byte ranges fetch reads for the chunks of row
@@ -781,12 +781,6 @@ func (sc *scratch) setSegments() {
 	}
 }
 
-// readRanges reads each range of row group rg into its buffer, in parts of
-// at most readPart bytes, up to maxParallelReads at a time.
-func (f *File) readRanges(rg int, ranges []byteRange, bufs [][]byte) error {
-	return f.readParts(rg, splitParts(ranges, bufs))
-}
-
 // part is a read of fetched bytes: len(buf) bytes of the file at off.
 type part struct {
 	off int64
@@ -794,7 +788,7 @@ type part struct {
 }
 
 // splitParts cuts each range, with its buffer, into parts of at most
-// readPart bytes.
+// readPart bytes, for readParts.
 func splitParts(ranges []byteRange, bufs [][]byte) []part {
 	var parts []part
 	for k, r := range ranges {
@@ -806,7 +800,8 @@ func splitParts(ranges []byteRange, bufs [][]byte) []part {
 	return parts
 }
 
-// readParts reads parts of row group rg, up to maxParallelReads at a time.
+// readParts reads parts of row group rg into their buffers, up to
+// maxParallelReads at a time.
 func (f *File) readParts(rg int, parts []part) error {
 	if len(parts) == 0 {
 		return nil
