@@ -41,15 +41,7 @@ func (f *File) Prefetch(i int, b *Batch) {
 				parts = nil
 			}
 		}()
-		want, _ := f.wanted(i, true, true)
-		// content_id's chunk too, unless it is read through the window
-		// or, uncompressed and larger than the window, left to
-		// ContentIDs as usual: a row group does not hold it twice.
-		if c := &f.cols[roleContentID]; !c.absent && !f.streams(i, roleContentID) {
-			if _, n := f.fetchRange(i, c); f.window <= 0 || n <= f.window {
-				want[roleContentID] = true
-			}
-		}
+		want := f.prefetchWant(i)
 		a.ranges = f.plan(i, &want, a.ranges[:0])
 		a.buf, a.bufs = cutRanges(a.buf, a.bufs[:0], a.ranges)
 		parts = splitParts(a.ranges, a.bufs)
@@ -64,6 +56,20 @@ func (f *File) Prefetch(i int, b *Batch) {
 		defer close(done)
 		a.err = f.readParts(i, parts)
 	}()
+}
+
+// prefetchWant returns the chunks Prefetch reads of row group i: those
+// OpenRowGroup fetches, and content_id's unless it is read through the
+// window or, uncompressed and larger than the window, left to ContentIDs
+// as usual (a row group does not hold it twice).
+func (f *File) prefetchWant(i int) [numRoles]bool {
+	want, _ := f.wanted(i, true, true)
+	if c := &f.cols[roleContentID]; !c.absent && !f.streams(i, roleContentID) {
+		if _, n := f.fetchRange(i, c); f.window <= 0 || n <= f.window {
+			want[roleContentID] = true
+		}
+	}
+	return want
 }
 
 // DropPrefetch waits for a read Prefetch started on b to end, and for any

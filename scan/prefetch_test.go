@@ -317,10 +317,7 @@ func TestReadInParts(t *testing.T) {
 
 // prefetchPlan returns the byte ranges Prefetch(rg) reads.
 func prefetchPlan(f *File, rg int) []byteRange {
-	want, _ := f.wanted(rg, true, true)
-	if !f.cols[roleContentID].absent && !f.streams(rg, roleContentID) {
-		want[roleContentID] = true
-	}
+	want := f.prefetchWant(rg)
 	return f.plan(rg, &want, nil)
 }
 
