@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/corpus-audit/corpus-audit/internal/pqtype"
 	"github.com/corpus-audit/corpus-audit/scan"
 	"github.com/parquet-go/parquet-go/format"
 	"hash"
@@ -26,7 +27,6 @@ import (
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/metadata"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/schema"
@@ -337,14 +337,11 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 	}
 
 	// Types are checked as Arrow sees them (pqarrow's mapping of the
-	// Parquet schema), so that errors read the same for every table
-	// format. INT96 columns are checked here: pqarrow would map them to
-	// int64 nanoseconds, which silently wraps for instants outside
-	// 1677-09-21..2262-04-11 (such as 9999-12-31, a common "never" marker).
-	arrowSchema, err := pqarrow.FromParquet(sc, nil, md.KeyValueMetadata())
-	if err != nil {
-		return 0, fmt.Errorf("%s: reading Parquet schema: %w", uri, err)
-	}
+	// Parquet types, internal/pqtype), so that errors read the same for
+	// every table format. INT96 columns are checked here: pqarrow would
+	// map them to int64 nanoseconds, which silently wraps for instants
+	// outside 1677-09-21..2262-04-11 (such as 9999-12-31, a common "never"
+	// marker).
 	pad := md.WriterVersion().LessThan(metadata.Parquet816FixedVersion)
 	cols := make([]*leafColumn, len(spec.cols))
 	for i, c := range spec.cols {
@@ -355,11 +352,10 @@ func readParquet(ctx context.Context, uri string, ra *lake.ReaderAt, meta *metad
 				return 0, fmt.Errorf("%s: column %s: type INT96, want %s", uri, c.name, c.kind)
 			}
 		} else {
-			fields := arrowSchema.FieldIndices(c.name)
-			if len(fields) != 1 {
-				return 0, fmt.Errorf("%s: missing column %s", uri, c.name)
+			t, err := pqtype.Of(leaf.PhysicalType(), leaf.LogicalType(), leaf.TypeLength())
+			if err != nil {
+				return 0, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
 			}
-			t := arrowSchema.Field(fields[0]).Type
 			if err := checkArrowType(c, t); err != nil {
 				return 0, fmt.Errorf("%s: column %s: %w", uri, c.name, err)
 			}
