@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/metadata"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	pqschema "github.com/apache/arrow/go/v17/parquet/schema"
 
 	"github.com/corpus-audit/corpus-audit/lake"
@@ -97,14 +96,14 @@ type Writer struct {
 
 	maxRows, rgRows int
 	props           *parquet.WriterProperties
-	awctx           context.Context  // pqarrow write context (reusable buffers)
 	mem             memory.Allocator // every Arrow buffer of the writer (newAllocator)
 
 	root *pqschema.GroupNode
 	bld  builders
 
-	levels []int16 // scratch definition levels
-	reps   []int16 // scratch repetition levels
+	levels []int16             // scratch definition levels
+	reps   []int16             // scratch repetition levels
+	strs   []parquet.ByteArray // scratch values of a string column
 
 	pw       *file.Writer // current part, nil between parts
 	up       *upload      // its upload, nil between parts
@@ -344,8 +343,6 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 	w.mem = newAllocator()
 	opts = append(opts, parquet.WithAllocator(w.mem))
 	w.props = parquet.NewWriterProperties(opts...)
-	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(w.mem))
-	w.awctx = pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
 
 	w.bld = newBuilders(w.mem)
 	return w
@@ -506,13 +503,13 @@ func (w *Writer) writeColumn(cw file.ColumnChunkWriter, i int, arr arrow.Array) 
 		if len(w.levels) != n {
 			return fmt.Errorf("%d category levels for %d elements", len(w.levels), n)
 		}
-		return pqarrow.WriteArrowToColumn(w.awctx, cw, arr, w.levels, w.reps, false)
+		return writeLeaf(w, cw, arr, w.levels, w.reps)
 	}
 	if !arrowSchema.Field(i).Nullable {
 		if arr.NullN() != 0 {
 			return errors.New("null in a required column")
 		}
-		return pqarrow.WriteArrowToColumn(w.awctx, cw, arr, nil, nil, false)
+		return writeLeaf(w, cw, arr, nil, nil)
 	}
 	w.levels = w.levels[:0]
 	for r := 0; r < n; r++ {
@@ -522,7 +519,7 @@ func (w *Writer) writeColumn(cw file.ColumnChunkWriter, i int, arr arrow.Array) 
 			w.levels = append(w.levels, 0)
 		}
 	}
-	return pqarrow.WriteArrowToColumn(w.awctx, cw, arr, w.levels, nil, true)
+	return writeLeaf(w, cw, arr, w.levels, nil)
 }
 
 // finishPart writes the current part's footer and completes its upload.
@@ -649,7 +646,7 @@ func (w *Writer) Close() ([]schema.OutputFile, error) {
 func (w *Writer) release() {
 	w.bld.release()
 	w.pw = nil
-	w.levels, w.reps = nil, nil
+	w.levels, w.reps, w.strs = nil, nil, nil
 }
 
 // abortTimeout bounds the deletes of Abort.
