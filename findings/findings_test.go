@@ -218,7 +218,7 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-func readObject(t *testing.T, b lake.Bucket, key string) []byte {
+func readObject(t testing.TB, b lake.Bucket, key string) []byte {
 	t.Helper()
 	rc, err := b.Get(context.Background(), key)
 	if err != nil {

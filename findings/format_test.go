@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
@@ -247,4 +248,15 @@ func checkParquetGoSchema(t *testing.T, s *pgo.Schema) {
 			t.Errorf("parquet-go schema lacks %q:\n%s", want, str)
 		}
 	}
+}
+
+// sameType compares types ignoring the names and nullability of list
+// elements, which pqarrow reads differently from what was written.
+func sameType(got, want arrow.DataType) bool {
+	gl, ok1 := got.(*arrow.ListType)
+	wl, ok2 := want.(*arrow.ListType)
+	if ok1 && ok2 {
+		return arrow.TypeEqual(gl.Elem(), wl.Elem())
+	}
+	return arrow.TypeEqual(got, want)
 }
