@@ -60,26 +60,14 @@ func (w *Writer) writeArrow(cw file.ColumnChunkWriter, arr arrow.Array, def, rep
 		default:
 			return mismatch()
 		}
-		data := fixedValues(arr, arrow.Int64Traits.CastFromBytes)
-		if spaced {
-			wr.WriteBatchSpaced(data, def, rep, valid, off)
-			return nil
-		}
-		_, err := wr.WriteBatch(data, def, rep)
-		return err
+		return writeBatch(wr, fixedValues(arr, arrow.Int64Traits.CastFromBytes), def, rep, spaced, valid, off)
 	case *file.Int32ColumnChunkWriter:
 		switch arr.DataType().ID() {
 		case arrow.INT32, arrow.DATE32:
 		default:
 			return mismatch()
 		}
-		data := fixedValues(arr, arrow.Int32Traits.CastFromBytes)
-		if spaced {
-			wr.WriteBatchSpaced(data, def, rep, valid, off)
-			return nil
-		}
-		_, err := wr.WriteBatch(data, def, rep)
-		return err
+		return writeBatch(wr, fixedValues(arr, arrow.Int32Traits.CastFromBytes), def, rep, spaced, valid, off)
 	case *file.ByteArrayColumnChunkWriter:
 		s, ok := arr.(*array.String)
 		if !ok {
@@ -91,14 +79,27 @@ func (w *Writer) writeArrow(cw file.ColumnChunkWriter, arr arrow.Array, def, rep
 		for i := range w.strs {
 			w.strs[i] = buf[offsets[i]:offsets[i+1]]
 		}
-		if spaced {
-			wr.WriteBatchSpaced(w.strs, def, rep, valid, off)
-			return nil
-		}
-		_, err := wr.WriteBatch(w.strs, def, rep)
-		return err
+		return writeBatch(wr, w.strs, def, rep, spaced, valid, off)
 	}
 	return mismatch()
+}
+
+// batchWriter is a typed column chunk writer of Arrow's.
+type batchWriter[T any] interface {
+	WriteBatch(values []T, defLevels, repLevels []int16) (int64, error)
+	WriteBatchSpaced(values []T, defLevels, repLevels []int16, validBits []byte, validBitsOffset int64)
+}
+
+// writeBatch writes one column's values: all of them, or with spaced,
+// those valid bits (from bit off) mark, leaving a null row's slot
+// unread.
+func writeBatch[T any](wr batchWriter[T], data []T, def, rep []int16, spaced bool, valid []byte, off int64) error {
+	if spaced {
+		wr.WriteBatchSpaced(data, def, rep, valid, off)
+		return nil
+	}
+	_, err := wr.WriteBatch(data, def, rep)
+	return err
 }
 
 // writeDictionary writes a dictionary<int32, utf8> array: the dictionary
@@ -150,12 +151,8 @@ func (w *Writer) writeDense(cw file.ColumnChunkWriter, d *array.Dictionary, dict
 			w.strs[i] = buf[offsets[c]:offsets[c+1]]
 		}
 	}
-	if d.NullN() != 0 && cw.Descr().SchemaNode().RepetitionType() != parquet.Repetitions.Required {
-		wr.WriteBatchSpaced(w.strs, def, rep, d.NullBitmapBytes(), int64(d.Data().Offset()))
-		return nil
-	}
-	_, err := wr.WriteBatch(w.strs, def, rep)
-	return err
+	spaced := d.NullN() != 0 && cw.Descr().SchemaNode().RepetitionType() != parquet.Repetitions.Required
+	return writeBatch(wr, w.strs, def, rep, spaced, d.NullBitmapBytes(), int64(d.Data().Offset()))
 }
 
 // fixedValues returns a fixed-width array's values, nil for an array
