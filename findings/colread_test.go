@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	pqschema "github.com/apache/arrow/go/v17/parquet/schema"
 	pgo "github.com/parquet-go/parquet-go"
 
 	"github.com/corpus-audit/corpus-audit/lake"
@@ -206,5 +207,59 @@ func TestReadChecksTypes(t *testing.T) {
 				t.Fatalf("Read = %d findings, error %v; want an error containing %q", len(got), err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestReadLegacyList reads categories stored as the legacy 2-level LIST
+// (a repeated string directly under the LIST group), which older writers
+// produce: the same findings come back.
+func TestReadLegacyList(t *testing.T) {
+	std, err := parquetSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	elem, err := pqschema.NewPrimitiveNodeLogical("array", parquet.Repetitions.Repeated, pqschema.StringLogicalType{}, parquet.Types.ByteArray, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := pqschema.NewGroupNodeLogical(ColCategories, parquet.Repetitions.Required, pqschema.FieldList{elem}, pqschema.NewListLogicalType(), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := make(pqschema.FieldList, std.NumFields())
+	for i := range fields {
+		fields[i] = std.Field(i)
+		if i == iCategories {
+			fields[i] = list
+		}
+	}
+	legacy, err := pqschema.NewGroupNode("schema", parquet.Repetitions.Required, fields, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := lake.NewLocal(t.TempDir())
+	in := findingsN(300)
+	w := NewWriter(context.Background(), b, "f", Options{RowGroupRows: 128})
+	// Its one leaf has the levels of the standard form's: definition 1,
+	// repetition 1, so the Writer's levels fit it as they are.
+	w.root = legacy
+	for i := range in {
+		if err := w.Write(&in[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	md := openMeta(t, b, "f/part-00000.parquet")
+	if p := md.Schema.Column(iCategories).Path(); p != "categories.array" {
+		t.Fatalf("categories leaf %s, want the 2-level categories.array", p)
+	}
+	got, err := Read(context.Background(), b, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, in) {
+		t.Fatalf("read %d findings, not the %d written", len(got), len(in))
 	}
 }
