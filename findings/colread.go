@@ -156,11 +156,12 @@ func describe(n pqschema.Node) string {
 // rowGroup holds one row group of a findings file, a value per row and
 // column ("spaced": a null row has a zero value and null set).
 type rowGroup struct {
-	n    int
-	ints [numCols][]int64 // int64, timestamp, date32 and int32 columns
-	strs [numCols][]string
-	null [numCols][]bool
-	cats [][]schema.Category
+	n     int
+	first int64            // row number in the file of the first row
+	ints  [numCols][]int64 // int64, timestamp, date32 and int32 columns
+	strs  [numCols][]string
+	null  [numCols][]bool
+	cats  [][]schema.Category
 
 	intern map[string]string // repeated strings share one copy
 	def    []int16
@@ -170,12 +171,25 @@ type rowGroup struct {
 	bytes  []parquet.ByteArray
 }
 
-// checkChunk checks the pages of column leaf's chunk in rgr (scan.CheckPages)
-// before Arrow's reader reads them.
-func checkChunk(data []byte, rgr *file.RowGroupReader, leaf int, repeated bool) error {
-	cc, err := rgr.MetaData().ColumnChunk(leaf)
+// maxRep is the column's maximum repetition level: 1 for categories.
+func (c *column) maxRep() int16 {
+	if c.name == ColCategories {
+		return 1
+	}
+	return 0
+}
+
+// checkChunk checks the pages of column c's chunk in rgr (scan.CheckPages)
+// before Arrow's reader reads them, and that it holds a value (or null)
+// for each of the row group's rows rows (at least one for categories).
+func checkChunk(data []byte, rgr *file.RowGroupReader, c *column, rows int) error {
+	cc, err := rgr.MetaData().ColumnChunk(c.leaf)
 	if err != nil {
 		return err
+	}
+	repeated := c.maxRep() > 0
+	if nv := cc.NumValues(); nv != int64(rows) && !(repeated && nv >= int64(rows)) {
+		return fmt.Errorf("the chunk holds %d values for the row group's %d rows", nv, rows)
 	}
 	start := cc.DataPageOffset()
 	if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && cc.DictionaryPageOffset() < start {
@@ -223,27 +237,27 @@ func readChunk[T any](r batchReader[T], vals *[]T, def, rep *[]int16, put func(d
 	return r.Err()
 }
 
-// read reads the row group rgr's findings columns from data, the file.
-func (rg *rowGroup) read(data []byte, rgr *file.RowGroupReader, cols *[numCols]column) error {
-	rg.n = int(rgr.NumRows())
-	if rg.n < 0 {
-		return fmt.Errorf("%d rows", rg.n)
-	}
+// read reads the row group rgr's findings columns from data, the file;
+// first is the row number in the file of the row group's first row. The
+// caller has checked the row count against maxPartRows.
+func (rg *rowGroup) read(data []byte, rgr *file.RowGroupReader, cols *[numCols]column, first int64) error {
+	rg.n, rg.first = int(rgr.NumRows()), first
 	if rg.intern == nil {
 		rg.intern = map[string]string{}
 	}
+	// Every chunk's pages are vetted before any is decoded or anything is
+	// sized by the row count.
 	for i := range cols {
 		c := &cols[i]
-		maxRep := int16(0)
-		if i == iCategories {
-			maxRep = 1
-		}
-		if err := checkChunk(data, rgr, c.leaf, maxRep > 0); err != nil {
+		if err := checkChunk(data, rgr, c, rg.n); err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
 		}
-		if err := checkLevels(rgr, c.leaf, c.maxDef, maxRep); err != nil {
+		if err := checkLevels(rgr, c.leaf, rgr.MetaData().Schema.Column(c.leaf).PhysicalType(), c.maxDef, c.maxRep()); err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
 		}
+	}
+	for i := range cols {
+		c := &cols[i]
 		cr, err := rgr.Column(c.leaf)
 		if err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
@@ -272,6 +286,9 @@ func (rg *rowGroup) readFlat(cr file.ColumnChunkReader, c *column, i int) error 
 		for j := range def {
 			if row >= rg.n {
 				return fmt.Errorf("more than the row group's %d rows", rg.n)
+			}
+			if c.maxDef > 0 && (def[j] < 0 || def[j] > c.maxDef) {
+				return fmt.Errorf("definition level %d above the column's %d", def[j], c.maxDef)
 			}
 			if c.maxDef == 0 || def[j] == c.maxDef {
 				if k >= nvals {
@@ -331,6 +348,9 @@ func (rg *rowGroup) readCategories(cr file.ColumnChunkReader, c *column) error {
 	err := readChunk(r, &rg.bytes, &rg.def, &rg.rep, func(def, rep []int16, vals []parquet.ByteArray) error {
 		k := 0
 		for j := range def {
+			if rep[j] < 0 || rep[j] > 1 || def[j] < 0 || def[j] > c.maxDef {
+				return fmt.Errorf("levels (repetition %d, definition %d) above the column's (1, %d)", rep[j], def[j], c.maxDef)
+			}
 			if rep[j] == 0 {
 				row++
 				if row >= rg.n {
@@ -350,9 +370,9 @@ func (rg *rowGroup) readCategories(cr file.ColumnChunkReader, c *column) error {
 			case d == c.listDef:
 				// An empty list.
 			case d < c.listDef:
-				return fmt.Errorf("row %d: null in a required column", row)
+				return fmt.Errorf("row %d: null in a required column", rg.first+int64(row))
 			default:
-				return fmt.Errorf("row %d: null category", row)
+				return fmt.Errorf("row %d: null category", rg.first+int64(row))
 			}
 		}
 		return nil

@@ -109,8 +109,8 @@ func TestReadRefusesNulls(t *testing.T) {
 	}{
 		{"null snapshot", func(o *otherFinding) { o.Snapshot = nil }, "column snapshot row 1234: null in a required column"},
 		{"null row_in_file", func(o *otherFinding) { o.RowInFile = nil }, "column row_in_file row 1234: null in a required column"},
-		{"null category", func(o *otherFinding) { o.Categories = append(o.Categories, nil) }, "row group 1: column categories: row 534: null category"},
-		{"null list", func(o *otherFinding) { o.Categories = nil }, "row group 1: column categories: row 534: null in a required column"},
+		{"null category", func(o *otherFinding) { o.Categories = append(o.Categories, nil) }, "row group 1: column categories: row 1234: null category"},
+		{"null list", func(o *otherFinding) { o.Categories = nil }, "row group 1: column categories: row 1234: null in a required column"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := findingsN(2000)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v17/parquet"
+
 	"github.com/corpus-audit/corpus-audit/lake"
 	"github.com/corpus-audit/corpus-audit/schema"
 )
@@ -23,6 +25,9 @@ func FuzzReadPart(f *testing.F) {
 		rows[i] = toOther(fd)
 	}
 	f.Add(writeOther(f, rows, 2))
+	f.Add(writeProps(f, findingsN(7),
+		parquet.WithEncodingFor(ColRowInFile, parquet.Encodings.DeltaBinaryPacked),
+		parquet.WithEncodingFor(ColContentID, parquet.Encodings.DeltaByteArray)))
 	f.Add([]byte("PAR1PAR1"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := readWithin(t, data)

@@ -16,6 +16,11 @@ import (
 	"github.com/corpus-audit/corpus-audit/schema"
 )
 
+// maxPartRows is the most rows a findings part may hold when read back
+// (the Writer writes at most DefaultMaxRows): reading one holds all its
+// findings and, for a row group, a value of every column per row.
+const maxPartRows = 4 << 20
+
 // partRE matches the name of a part file.
 var partRE = regexp.MustCompile(`^part-([0-9]{5,})\.parquet$`)
 
@@ -124,6 +129,21 @@ func decodePart(ctx context.Context, uri string, data []byte, dst []schema.Findi
 	if err != nil {
 		return dst, fmt.Errorf("read findings %s: %w", uri, err)
 	}
+	// The row counts size what is read, so they are checked first: a
+	// small file can claim any number of rows (of nulls, say, in one RLE
+	// run).
+	var sum int64
+	for g := 0; g < pr.NumRowGroups(); g++ {
+		n := pr.MetaData().RowGroup(g).NumRows()
+		if n < 0 || n > maxPartRows-sum {
+			return dst, fmt.Errorf("read findings %s: row group %d: %d rows after %d: more than a findings part holds (at most %d; corpus-audit writes %d)",
+				uri, g, n, sum, maxPartRows, DefaultMaxRows)
+		}
+		sum += n
+	}
+	if want := pr.NumRows(); sum != want {
+		return dst, fmt.Errorf("read findings %s: the row groups hold %d rows, the footer says %d", uri, sum, want)
+	}
 	var (
 		rows int64
 		rg   rowGroup
@@ -132,7 +152,7 @@ func decodePart(ctx context.Context, uri string, data []byte, dst []schema.Findi
 		if err := ctx.Err(); err != nil {
 			return dst, fmt.Errorf("read findings %s: %w", uri, err)
 		}
-		if err := rg.read(data, pr.RowGroup(g), &cols); err != nil {
+		if err := rg.read(data, pr.RowGroup(g), &cols, rows); err != nil {
 			return dst, fmt.Errorf("read findings %s: row group %d: %w", uri, g, err)
 		}
 		if dst, err = rg.appendTo(dst, rows); err != nil {

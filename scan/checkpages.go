@@ -50,6 +50,14 @@ func CheckPages(chunk []byte, numValues int64, repeated bool) error {
 			nv = int64(h.DataPageHeader.V.NumValues)
 		case format.DataPageV2:
 			nv = int64(h.DataPageHeaderV2.V.NumValues)
+			// Arrow reads an uncompressed v2 page's uncompressed size.
+			if c := h.DataPageHeaderV2.V.IsCompressed; c.Valid && !c.V && h.CompressedPageSize != h.UncompressedPageSize {
+				return fmt.Errorf("page %d at byte %d: uncompressed, but its sizes differ (%d and %d bytes)", k, off, h.CompressedPageSize, h.UncompressedPageSize)
+			}
+		case format.DictionaryPage:
+		default:
+			// Arrow skips other pages' headers but not their bytes.
+			return fmt.Errorf("page %d at byte %d: a page of type %s (only data and dictionary pages are read)", k, off, h.Type)
 		}
 		if nv < 0 {
 			return fmt.Errorf("page %d at byte %d: %d values", k, off, nv)
@@ -59,6 +67,37 @@ func CheckPages(chunk []byte, numValues int64, repeated bool) error {
 	}
 	if seen != numValues {
 		return fmt.Errorf("pages hold %d values, the footer says %d", seen, numValues)
+	}
+	return nil
+}
+
+// CheckDeltaValues checks the values of a data page encoded with a delta
+// encoding — vals, the page's decompressed bytes after its levels,
+// holding nonNull values of a column of physical type t — by decoding
+// them whole as the corpus scan does: DELTA_BINARY_PACKED (INT32, INT64)
+// must hold exactly nonNull values, DELTA_LENGTH_BYTE_ARRAY and
+// DELTA_BYTE_ARRAY (BYTE_ARRAY) nonNull lengths and the bytes they
+// measure. For readers that hand the page to another library: Arrow's
+// DELTA_BINARY_PACKED decoder answers a header counting fewer values than
+// the page with no values and no error, on which its column reader loops
+// for ever. Any other encoding is an error.
+func CheckDeltaValues(enc format.Encoding, t format.Type, vals []byte, nonNull int) error {
+	var err error
+	switch {
+	case enc == format.DeltaBinaryPacked && (t == format.Int32 || t == format.Int64):
+		err = checkDelta(vals, t, nonNull, true)
+	case enc == format.DeltaLengthByteArray && t == format.ByteArray:
+		_, err = checkDeltaLengths(vals, nonNull, true)
+	case enc == format.DeltaByteArray && t == format.ByteArray:
+		var rest []byte
+		if rest, err = checkDeltaLengths(vals, nonNull, false); err == nil { // prefix lengths
+			_, err = checkDeltaLengths(rest, nonNull, true) // suffixes
+		}
+	default:
+		return fmt.Errorf("values encoded as %s, not a delta encoding of %s", enc, t)
+	}
+	if err != nil {
+		return fmt.Errorf("%s values: %w", enc, err)
 	}
 	return nil
 }

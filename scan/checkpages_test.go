@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -12,6 +13,13 @@ func TestCheckPages(t *testing.T) {
 	v2 := func(nv, rows int) testPage {
 		p := dataPageV2(nv, 0, format.Plain, nil, plainInt64(make([]int64, nv)...))
 		p.h.DataPageHeaderV2.V.NumRows = int32(rows)
+		return p
+	}
+	// uncompressed marks a v2 page as stored uncompressed, and adds grow
+	// to the uncompressed size its header gives.
+	uncompressed := func(p testPage, grow int32) testPage {
+		p.h.DataPageHeaderV2.V.IsCompressed = thrift.Null[bool]{Valid: true, V: false}
+		p.edit = func(h *format.PageHeader) { h.UncompressedPageSize += grow }
 		return p
 	}
 	tests := []struct {
@@ -39,6 +47,9 @@ func TestCheckPages(t *testing.T) {
 		{"v2 page of a list, flat", []testPage{v2(4, 2)}, 4, false, "inconsistent data page v2 header"},
 		{"v2 page of a list, repeated", []testPage{v2(4, 2)}, 4, true, ""},
 		{"v2 page, more rows than values", []testPage{v2(4, 5)}, 4, true, "inconsistent data page v2 header"},
+		{"v2 page stored uncompressed", []testPage{uncompressed(v2(4, 4), 0)}, 4, false, ""},
+		{"v2 page stored uncompressed, sizes differ", []testPage{uncompressed(v2(4, 4), 8)}, 4, false, "uncompressed, but its sizes differ"},
+		{"index page", []testPage{{h: format.PageHeader{Type: format.IndexPage}, body: vals}, dataPage(3, format.Plain, vals)}, 3, false, "a page of type INDEX_PAGE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
