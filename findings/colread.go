@@ -22,14 +22,17 @@ import (
 // does). Required columns may be stored as optional, and categories as
 // any Parquet LIST (3-level, or the legacy 2-level form) whose elements
 // may be optional; a null where Schema() has none is an error naming the
-// row.
+// row. Arrow's readers trust their input (they can loop for ever or
+// allocate what a header claims), so every chunk is vetted first:
+// checkChunk (scan.CheckPages) and checkLevels (levels.go).
 
 // column is where a findings column is in a file.
 type column struct {
 	name string
 	leaf int // index of its leaf column
 	// maxDef is the leaf's definition level of a present value: 0 for a
-	// required flat column, 1 for an optional one.
+	// required flat column, 1 for an optional one; 1 to 3 for categories'
+	// elements, by how many of the list and its elements are optional.
 	maxDef int16
 	// listDef, for categories: the definition level of a present, empty
 	// list (a lower one is a null list; above it up to maxDef, a null
