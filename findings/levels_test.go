@@ -74,20 +74,7 @@ func writeProps(t testing.TB, fs []schema.Finding, extra ...parquet.WriterProper
 	t.Helper()
 	b := lake.NewLocal(t.TempDir())
 	w := NewWriter(context.Background(), b, "f", Options{Compression: CodecNone})
-	opts := []parquet.WriterProperty{
-		parquet.WithCompression(compress.Codecs.Uncompressed),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithVersion(parquet.V2_LATEST),
-		parquet.WithDataPageVersion(parquet.DataPageV1),
-		parquet.WithAllocator(w.mem),
-	}
-	for _, c := range dictColumns {
-		opts = append(opts, parquet.WithDictionaryFor(c, true))
-	}
-	for _, c := range dictArrayColumns {
-		opts = append(opts, parquet.WithStatsFor(c, false))
-	}
-	w.props = parquet.NewWriterProperties(append(opts, extra...)...)
+	w.props = w.writerProps(compress.Codecs.Uncompressed, extra...)
 	for i := range fs {
 		if err := w.Write(&fs[i]); err != nil {
 			t.Fatal(err)

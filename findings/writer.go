@@ -316,6 +316,15 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 		w.err = err
 		return w
 	}
+	w.mem = newAllocator()
+	w.props = w.writerProps(codec)
+	w.bld = newBuilders(w.mem)
+	return w
+}
+
+// writerProps returns the Parquet writer properties of a findings file
+// compressed with codec, plus extra (tests use it for other encodings).
+func (w *Writer) writerProps(codec compress.Compression, extra ...parquet.WriterProperty) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(false),
@@ -340,12 +349,9 @@ func NewWriter(ctx context.Context, b lake.Bucket, dir string, o Options) *Write
 		// must read. These columns carry no statistics instead.
 		opts = append(opts, parquet.WithStatsFor(c, false))
 	}
-	w.mem = newAllocator()
 	opts = append(opts, parquet.WithAllocator(w.mem))
-	w.props = parquet.NewWriterProperties(opts...)
+	return parquet.NewWriterProperties(append(opts, extra...)...)
 
-	w.bld = newBuilders(w.mem)
-	return w
 }
 
 func (w *Writer) uri(key string) string { return w.bucket.URI(key) }
