@@ -360,7 +360,12 @@ func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]
 		return nil, err
 	}
 	ab := ix.newAgesBuilder(o)
-	ab.sb.reserve(estimateRows(ctx, loc, files))
+	rows := estimateRows(ctx, loc, files)
+	if lo, hi, ok := idRange(files, agesSpec.cols[0].name); ok && denseWorth(lo, hi, rows) {
+		ab.setDense(lo, hi)
+	} else {
+		ab.sb.reserve(rows)
+	}
 	in, err := readFiles(ctx, loc, files, agesSpec, func(b *batch) error {
 		ids, births := b.cols[0].ids, b.cols[1]
 		for i := 0; i < b.n; i++ {
@@ -378,6 +383,23 @@ func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]
 	}
 	ab.finish()
 	return in, nil
+}
+
+// denseFactor is how many ids per ages row a denseAges may span: at 2
+// bytes an id it then costs at most 8 bytes a row, about what an ageSet
+// costs an account, and less than the ageSet's build (8.5-11 bytes a row).
+const denseFactor = 4
+
+// maxDenseSpan bounds a denseAges (256 GiB of codes): a wider range with
+// as many rows can only come from a corrupt footer's row count.
+const maxDenseSpan = 1 << 37
+
+// denseWorth reports whether a denseAges over lo..hi costs less than an
+// ageSet for about rows ages rows.
+func denseWorth(lo, hi, rows int64) bool {
+	span := uint64(hi) - uint64(lo) // ids in the range, less one
+	// span/denseFactor < rows: span < rows*denseFactor, without overflow.
+	return hi >= lo && rows > 0 && span < maxDenseSpan && span/denseFactor < uint64(rows)
 }
 
 // agesBuilder turns ages rows with a birth date into ix.ages and the
@@ -410,6 +432,12 @@ func keepMax(m map[int64]int32, id int64, d int32) {
 	}
 }
 
+// setDense has the accounts lo..hi kept in ix.dense instead of ix.ages.
+// Call it before add.
+func (ab *agesBuilder) setDense(lo, hi int64) {
+	ab.ix.dense = denseAges{lo: lo, codes: make([]uint16, uint64(hi)-uint64(lo)+1)}
+}
+
 // add records one ages row with a non-null birth date.
 func (ab *agesBuilder) add(id int64, d int32) {
 	ix := ab.ix
@@ -426,19 +454,28 @@ func (ab *agesBuilder) add(id int64, d int32) {
 		code = codeHigh
 		keepMax(ix.highBirth, id, d)
 	}
+	if u, in := ix.dense.slot(id); in {
+		ix.dense.codes[u] = max(ix.dense.codes[u], toDense(code))
+		return
+	}
 	ab.sb.add(id, code)
 }
 
 // finish builds the set and the tables that depend on it.
 func (ab *agesBuilder) finish() {
 	ix, st, age := ab.ix, &ab.ix.stats, ab.age
-	ix.ages = ab.sb.build()
+	if ab.sb.n > 0 {
+		ix.ages = ab.sb.build()
+	}
 	ab.sb = nil
 	st.Accounts = ix.ages.n
+	if ix.dense.codes != nil {
+		st.DenseSpan = int64(len(ix.dense.codes))
+	}
 
 	// Side tables: drop accounts whose counted birth date is elsewhere.
 	for id := range ix.lowBirth {
-		if code, _ := ix.ages.find(mix(uint64(id))); code != 0 {
+		if code, _ := ix.code(id, mix(uint64(id))); code != 0 {
 			delete(ix.lowBirth, id)
 		}
 	}
@@ -453,15 +490,23 @@ func (ab *agesBuilder) finish() {
 
 	// AdultFrom by code, up to the largest code in use; count kept dates.
 	maxCode := uint64(0)
+	count := func(code uint64) {
+		if code != 0 || !ix.prune {
+			st.BirthDatesKept++
+		}
+		if code != codeHigh {
+			maxCode = max(maxCode, code)
+		}
+	}
+	for _, v := range ix.dense.codes {
+		if code, ok := fromDense(v); ok {
+			st.Accounts++
+			count(code)
+		}
+	}
 	for _, g := range ix.ages.groups {
 		for _, r := range g {
-			code := r & 0xFFFF
-			if code != 0 || !ix.prune {
-				st.BirthDatesKept++
-			}
-			if code != codeHigh {
-				maxCode = max(maxCode, code)
-			}
+			count(r & 0xFFFF)
 		}
 	}
 	ix.adultTab = make([]int64, maxCode+1)
@@ -473,7 +518,7 @@ func (ab *agesBuilder) finish() {
 // bytes approximates the memory the index holds.
 func (ix *Index) bytes() int64 {
 	const mapEntry = 48 // rough cost of one small map entry
-	n := ix.ages.bytes()
+	n := ix.ages.bytes() + int64(cap(ix.dense.codes))*2
 	n += int64(cap(ix.adultTab)) * 8
 	n += int64(len(ix.lowBirth)+len(ix.lowAdult)+len(ix.highBirth)+len(ix.highAdult)) * mapEntry
 	n += ix.obj.bytes()

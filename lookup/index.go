@@ -26,6 +26,14 @@
 // same record, so keeping them costs nothing extra; dates outside the 179
 // years the codes cover go to small side maps.
 //
+// When the ages table's account ids are dense (its Parquet footers'
+// statistics give a range of at most 4 ids per row), the codes of the
+// accounts in that range are kept instead in one array indexed by id - min
+// (denseAges): 2 bytes an id, built in place as the rows are read, probed
+// with one memory access. The statistics only size the array: an id
+// outside the range (a footer that lied) goes to the ageSet, which is
+// otherwise empty.
+//
 // While building, the ages rows are held as those same 8-byte records
 // (rows with a null birth date are not held at all), split by the top 16
 // bits of h into 65,536 partitions (through 256 small stages, one per top
@@ -51,7 +59,10 @@ import (
 // snapshot and policy. It is immutable after Build and safe for concurrent
 // use.
 type Index struct {
-	ages ageSet
+	// dense holds the accounts of the ids range it covers, ages the others
+	// (all of them when dense is empty).
+	dense denseAges
+	ages  ageSet
 
 	// prune: birth codes of 0 mean "born too early to be a minor in this
 	// corpus" (Options.MinCreatedAt was set). Otherwise code 0 means "born
@@ -98,6 +109,11 @@ type Stats struct {
 	Centres            int64 `json:"centres"`
 	Components         int64 `json:"components"`
 	ObjectedComponents int64 `json:"objected_components"`
+	// DenseSpan is the number of ids whose birth codes are kept in one
+	// array (2 bytes an id) instead of the hashed set (about 8 bytes an
+	// account), chosen when the ages table's footer statistics show dense
+	// account ids; 0 when none are.
+	DenseSpan int64 `json:"dense_span"`
 	// Bytes approximates the memory held by the index's structures.
 	Bytes int64 `json:"bytes"`
 }
@@ -129,7 +145,7 @@ type Evidence struct {
 func (ix *Index) Facts(author int64) policy.Facts {
 	var f policy.Facts
 	h := mix(uint64(author))
-	if code, ok := ix.ages.find(h); ok {
+	if code, ok := ix.code(author, h); ok {
 		f.BirthKnown = true
 		f.AdultFrom = ix.adultFrom(author, code)
 	}
@@ -161,39 +177,39 @@ const probeWindow = 3
 // results. It does not allocate.
 func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 	out = out[:len(authors)]
-	if ix.ages.off == nil {
-		for k, a := range authors {
-			out[k] = ix.Facts(a)
-		}
-		return
-	}
 	var (
 		hs   [batchChunk]uint64
 		pos  [batchChunk]int
 		cand [batchChunk]uint8 // probes the objected filter lets through
 	)
-	s, t := &ix.ages, &ix.obj
-	hasObj := t.off != nil
+	d, s, t := &ix.dense, &ix.ages, &ix.obj
+	hasAges, hasObj := s.off != nil, t.off != nil
 	for base := 0; base < len(authors); base += batchChunk {
 		chunk := authors[base:min(base+batchChunk, len(authors))]
 		nc := 0
 		for k, a := range chunk {
 			h := mix(uint64(a))
 			hs[k] = h
-			prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
+			if u, in := d.slot(a); in {
+				prefetch(unsafe.Pointer(&d.codes[u]))
+			} else if hasAges {
+				prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
+			}
 			if hasObj {
 				f := h >> t.fshift
 				prefetch(unsafe.Pointer(&t.filter[f>>6]))
 			}
 		}
-		for k := range chunk {
+		for k, a := range chunk {
 			h := hs[k]
-			g, i, lo, hi := s.locate(h)
-			pos[k] = i
-			if i < hi {
-				recs := s.groups[g]
-				prefetch(unsafe.Pointer(&recs[max(i-probeWindow, lo)]))
-				prefetch(unsafe.Pointer(&recs[min(i+probeWindow, hi-1)]))
+			if _, in := d.slot(a); hasAges && !in {
+				g, i, lo, hi := s.locate(h)
+				pos[k] = i
+				if i < hi {
+					recs := s.groups[g]
+					prefetch(unsafe.Pointer(&recs[max(i-probeWindow, lo)]))
+					prefetch(unsafe.Pointer(&recs[min(i+probeWindow, hi-1)]))
+				}
 			}
 			if hasObj && t.mayHave(h) {
 				prefetch(unsafe.Pointer(&t.off[h>>t.shift]))
@@ -208,10 +224,19 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			}
 		}
 		for k, a := range chunk {
-			h := hs[k]
-			var f policy.Facts
-			g, _, lo, hi := s.locate(h)
-			if code, ok := finish(h, s.groups[g], pos[k], lo, hi); ok {
+			var (
+				f    policy.Facts
+				code uint64
+				ok   bool
+			)
+			if u, in := d.slot(a); in {
+				code, ok = fromDense(d.codes[u])
+			} else if hasAges {
+				h := hs[k]
+				g, _, lo, hi := s.locate(h)
+				code, ok = finish(h, s.groups[g], pos[k], lo, hi)
+			}
+			if ok {
 				f.BirthKnown = true
 				f.AdultFrom = ix.adultFrom(a, code)
 			}
@@ -221,6 +246,14 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			out[base+int(k)].Objected = t.find(hs[k]) >= 0
 		}
 	}
+}
+
+// code returns the birth code of the account id, whose hash is h.
+func (ix *Index) code(id int64, h uint64) (uint64, bool) {
+	if u, in := ix.dense.slot(id); in {
+		return fromDense(ix.dense.codes[u])
+	}
+	return ix.ages.find(h)
 }
 
 func (ix *Index) adultFrom(author int64, code uint64) int64 {
@@ -292,7 +325,7 @@ type EvidenceValues struct {
 func (ix *Index) EvidenceOf(author int64) EvidenceValues {
 	var e EvidenceValues
 	h := mix(uint64(author))
-	if code, ok := ix.ages.find(h); ok {
+	if code, ok := ix.code(author, h); ok {
 		e.BirthDate, e.HasBirthDate = ix.birth(author, code)
 	}
 	if i := ix.obj.find(h); i >= 0 {
@@ -327,8 +360,47 @@ const (
 	// side table.
 	codeHigh = 0xFFFF
 	// codeSpan is the number of days codes 1..codeHigh-1 stand for.
-	codeSpan = codeHigh - 1
+	// (Code codeHigh-1 is not used, so that a code fits in a denseAges
+	// entry beside "unknown".)
+	codeSpan = codeHigh - 2
 )
+
+// denseAges holds the birth codes of the accounts lo..lo+len(codes)-1:
+// 2 bytes an id where the ids are dense, against about 8 an account in an
+// ageSet. codes[id-lo] is 0 for an id without a known birth date, and
+// code+1 for one with code 0..codeSpan, 0xFFFF for codeHigh: larger codes
+// stay larger, so several rows of an account keep the largest by max.
+// Build chooses it from the ages table's footer statistics (see readAges).
+type denseAges struct {
+	lo    int64
+	codes []uint16
+}
+
+// slot returns id's position in d.codes, if d covers it.
+func (d *denseAges) slot(id int64) (uint64, bool) {
+	u := uint64(id) - uint64(d.lo)
+	return u, u < uint64(len(d.codes))
+}
+
+// toDense returns the denseAges entry of a birth code.
+func toDense(code uint64) uint16 {
+	if code == codeHigh {
+		return 0xFFFF
+	}
+	return uint16(code + 1)
+}
+
+// fromDense returns the birth code of a denseAges entry, and whether it
+// has one.
+func fromDense(v uint16) (uint64, bool) {
+	switch v {
+	case 0:
+		return 0, false
+	case 0xFFFF:
+		return codeHigh, true
+	}
+	return uint64(v) - 1, true
+}
 
 // ageSet is an exact set of account ids with a 16-bit code each.
 //
@@ -414,6 +486,7 @@ const bucketTarget = 64
 type ageSetBuilder struct {
 	parts [][]uint64 // by the top 16 bits of h
 	stage *[256]recStage
+	n     int64 // records added
 }
 
 // stageRecs is the capacity of a recStage.
@@ -452,6 +525,7 @@ func (b *ageSetBuilder) reserve(rows int64) {
 func (b *ageSetBuilder) add(id int64, code uint64) {
 	h := mix(uint64(id))
 	g := h >> 56
+	b.n++
 	st := &b.stage[g]
 	st.recs[st.n] = h<<16 | code
 	st.lo[st.n] = uint8(h >> 48)

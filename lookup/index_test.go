@@ -16,17 +16,28 @@ import (
 // TestIndexAgainstModel builds indexes from random rows and compares every
 // answer with a plain map model of the rules.
 func TestIndexAgainstModel(t *testing.T) {
-	for _, tc := range []struct {
+	type testCase struct {
 		name       string
 		accounts   int
 		rows       int
 		minCreated *time.Time
-	}{
-		{"small, all dates", 50, 200, nil},
-		{"dense duplicates, pruned", 2000, 20000, ptr(ts("2015-06-01T00:00:00Z"))},
-		{"many accounts, all dates", 300000, 400000, nil},
-		{"many accounts, pruned", 300000, 400000, ptr(ts("2019-12-31T23:59:59.999999Z"))},
+		// dense: the ids -accounts..accounts are kept in a denseAges (the
+		// small and negative ids below), the others in the ageSet.
+		dense bool
+	}
+	var cases []testCase
+	for _, tc := range []testCase{
+		{name: "small, all dates", accounts: 50, rows: 200},
+		{name: "dense duplicates, pruned", accounts: 2000, rows: 20000, minCreated: ptr(ts("2015-06-01T00:00:00Z"))},
+		{name: "many accounts, all dates", accounts: 300000, rows: 400000},
+		{name: "many accounts, pruned", accounts: 300000, rows: 400000, minCreated: ptr(ts("2019-12-31T23:59:59.999999Z"))},
 	} {
+		cases = append(cases, tc)
+		tc.name += ", dense range"
+		tc.dense = true
+		cases = append(cases, tc)
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(tc.accounts)))
 			ids := make([]int64, tc.accounts)
@@ -47,6 +58,9 @@ func TestIndexAgainstModel(t *testing.T) {
 			o.MinCreatedAt = tc.minCreated
 			ix := &Index{}
 			ab := ix.newAgesBuilder(o)
+			if tc.dense {
+				ab.setDense(-int64(tc.accounts), int64(tc.accounts))
+			}
 			model := map[int64]int32{}
 			for r := 0; r < tc.rows; r++ {
 				id := ids[rng.IntN(len(ids))]
@@ -65,6 +79,9 @@ func TestIndexAgainstModel(t *testing.T) {
 				}
 			}
 			ab.finish()
+			if dense := ix.Stats().DenseSpan > 0; dense != tc.dense {
+				t.Fatalf("DenseSpan %d, dense %v", ix.Stats().DenseSpan, tc.dense)
+			}
 			if ix.Stats().Accounts != int64(len(model)) {
 				t.Errorf("Accounts = %d, want %d", ix.Stats().Accounts, len(model))
 			}
@@ -98,8 +115,11 @@ func TestIndexAgainstModel(t *testing.T) {
 			}
 			for i := 0; i < 100000; i++ {
 				id := int64(rng.Uint64())
-				if i%2 == 0 {
+				switch i % 3 {
+				case 0:
 					id = ids[rng.IntN(len(ids))] ^ 1<<uint(rng.IntN(64)) // near misses
+				case 1:
+					id = int64(rng.IntN(2*tc.accounts+5)) - int64(tc.accounts) - 2 // in and at the edges of the dense range
 				}
 				if _, ok := model[id]; !ok {
 					check(id)
@@ -339,13 +359,24 @@ func heapInUse() int64 {
 }
 
 func TestFactsBatchMatchesFacts(t *testing.T) {
+	t.Run("hashed", func(t *testing.T) { testFactsBatch(t, false) })
+	t.Run("dense and hashed", func(t *testing.T) { testFactsBatch(t, true) })
+}
+
+func testFactsBatch(t *testing.T, dense bool) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	ix := &Index{}
 	ab := ix.newAgesBuilder(testOptions())
+	if dense {
+		ab.setDense(1000, 40000) // ids 1000..40000; the random ones are hashed
+	}
 	var ids []int64
 	var objs []objector
 	for i := 0; i < 50000; i++ {
 		id := int64(rng.Uint64())
+		if dense && i%2 == 0 {
+			id = int64(rng.IntN(42000)) // mostly in the dense range
+		}
 		ids = append(ids, id)
 		ab.add(id, int32(rng.IntN(80000))-40000)
 		if i%7 == 0 {
@@ -354,14 +385,18 @@ func TestFactsBatchMatchesFacts(t *testing.T) {
 	}
 	ab.finish()
 	slicesSortObjectors(objs)
+	objs = slices.CompactFunc(objs, func(a, b objector) bool { return a.id == b.id })
 	if err := ix.resolveObjected(objs, nil); err != nil {
 		t.Fatal(err)
 	}
 	probes := make([]int64, 10007) // not a multiple of the chunk
 	for i := range probes {
-		if i%3 == 0 {
+		switch {
+		case i%3 == 0:
 			probes[i] = int64(rng.Uint64())
-		} else {
+		case dense && i%3 == 1:
+			probes[i] = int64(rng.IntN(42000)) // either side of the dense range's ends
+		default:
 			probes[i] = ids[rng.IntN(len(ids))]
 		}
 	}

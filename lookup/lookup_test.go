@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -439,5 +442,108 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestDenseAgesFromFooters checks that Build keeps the birth codes of an
+// ages table with dense account ids in a denseAges, chosen from the
+// footers' statistics, and that it answers exactly as the hashed set does
+// for the same rows read from CSV (which has no statistics).
+func TestDenseAgesFromFooters(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ids, births []any
+	var csv strings.Builder
+	csv.WriteString("account_id,birth_date\n")
+	add := func(id int64, birth any) {
+		ids, births = append(ids, id), append(births, birth)
+		s, _ := birth.(string)
+		fmt.Fprintf(&csv, "%d,%s\n", id, s)
+	}
+	for _, id := range rng.Perm(2000) {
+		id := int64(5000 + id)
+		switch id % 10 {
+		case 0: // null only: age unknown
+			add(id, nil)
+		case 1: // no row at all
+		case 2: // several rows: the most recent counts
+			add(id, "1999-01-01")
+			add(id, "2011-02-03")
+		case 3: // outside the birth codes' range (side tables)
+			add(id, "1850-01-01")
+		default:
+			add(id, time.Unix(int64(rng.IntN(60*365))*86400-10*365*86400, 0).UTC().Format("2006-01-02"))
+		}
+	}
+	add(5000, "2001-01-01") // the range's ends
+	add(6999, "2002-02-02")
+	dir := t.TempDir()
+	half := len(ids) / 2
+	writeParquet(t, filepath.Join(dir, "pq/a.parquet"), 300, agesCols(ids[:half], births[:half]))
+	writeParquet(t, filepath.Join(dir, "pq/b.parquet"), 300, agesCols(ids[half:], births[half:]))
+	writeFile(t, filepath.Join(dir, "csv/ages.csv"), csv.String())
+	writeParquet(t, filepath.Join(dir, "mixed/a.parquet"), 300, agesCols(ids[:half], births[:half]))
+	writeFile(t, filepath.Join(dir, "mixed/b.csv"), csv.String())
+	writeParquet(t, filepath.Join(dir, "obj.parquet"), 0, objCols([]any{int64(5003)}, []any{"2026-01-01T00:00:00Z"}, []any{nil}))
+
+	for _, minCreated := range []*time.Time{nil, ptr(ts("2019-01-01T00:00:00Z"))} {
+		o := testOptions()
+		o.MinCreatedAt = minCreated
+		build := func(folder string) *Index {
+			return mustBuild(t, Tables{Ages: open(t, filepath.Join(dir, folder)), Objections: open(t, filepath.Join(dir, "obj.parquet"))}, o)
+		}
+		dense, hashed, mixed := build("pq"), build("csv"), build("mixed")
+		if got := dense.Stats().DenseSpan; got != 2000 {
+			t.Errorf("Parquet with dense ids: DenseSpan %d, want 2000", got)
+		}
+		if got := hashed.Stats().DenseSpan + mixed.Stats().DenseSpan; got != 0 {
+			t.Errorf("CSV, or Parquet and CSV: DenseSpan %d, want 0", got)
+		}
+		ds, hs := dense.Stats(), hashed.Stats()
+		ds.DenseSpan, ds.Bytes, hs.Bytes = 0, 0, 0
+		if ds != hs {
+			t.Errorf("stats differ:\ndense  %+v\nhashed %+v", ds, hs)
+		}
+		for id := int64(4990); id < 7010; id++ {
+			if d, h := dense.Facts(id), hashed.Facts(id); d != h {
+				t.Fatalf("minCreated %v, id %d: dense %+v, hashed %+v", minCreated, id, d, h)
+			}
+			if d, h := fmtEvidence(dense.Evidence(id)), fmtEvidence(hashed.Evidence(id)); d != h {
+				t.Fatalf("minCreated %v, id %d: dense evidence %s, hashed %s", minCreated, id, d, h)
+			}
+		}
+		if !dense.Facts(5002).BirthKnown || dense.Facts(5001).BirthKnown || dense.Facts(5000).BirthKnown != true {
+			t.Errorf("dense: unexpected BirthKnown for 5000..5002")
+		}
+	}
+
+	// Spread ids: the hashed set.
+	sparse := agesCols([]any{int64(1), int64(1) << 40, int64(-5)}, []any{"2001-01-01", "2002-01-01", nil})
+	ix := mustBuild(t, fixture(t, sparse, nil, nil), testOptions())
+	if st := ix.Stats(); st.DenseSpan != 0 || st.Accounts != 2 {
+		t.Errorf("spread ids: %+v, want no dense span and 2 accounts", st)
+	}
+}
+
+// TestDenseWorth checks the choice of layout, at the overflow edges too.
+func TestDenseWorth(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi, rows int64
+		want         bool
+	}{
+		{0, 0, 1, true},
+		{0, 3, 1, true},
+		{0, 4, 1, false},                  // 5 ids for 1 row
+		{100, 4_000_099, 1_000_000, true}, // 4 ids a row
+		{math.MinInt64, math.MaxInt64, math.MaxInt64, false},
+		{100, 4_000_100, 1_000_000, false},
+		{0, 10, 0, false},
+		{5, 4, 100, false}, // an empty range
+		{math.MinInt64, math.MaxInt64, math.MaxInt64 / 4, false},
+		{math.MaxInt64 - 2, math.MaxInt64, 1, true},
+		{math.MinInt64, math.MinInt64 + 2, 1, true},
+	} {
+		if got := denseWorth(tc.lo, tc.hi, tc.rows); got != tc.want {
+			t.Errorf("denseWorth(%d, %d, %d) = %v, want %v", tc.lo, tc.hi, tc.rows, got, tc.want)
+		}
 	}
 }

@@ -205,6 +205,64 @@ func estimateRows(ctx context.Context, loc lake.Location, files []tableFile) int
 	return n
 }
 
+// idRange returns the smallest and largest value of column col that the
+// footers estimateRows read vouch for, through their row groups'
+// statistics. ok is false when any file is not Parquet, has no footer
+// read, or any row group lacks the statistics (or has malformed ones).
+// Like estimateRows it only sizes structures: the values themselves are
+// not trusted (readAges puts any id outside the range elsewhere).
+func idRange(files []tableFile, col string) (lo, hi int64, ok bool) {
+	defer func() {
+		if recover() != nil { // Arrow's statistics decoding, on a bad footer
+			ok = false
+		}
+	}()
+	first := true
+	for _, f := range files {
+		if f.meta == nil {
+			return 0, 0, false
+		}
+		j := f.meta.Schema.ColumnIndexByName(col)
+		if j < 0 {
+			return 0, 0, false
+		}
+		for g := range len(f.meta.RowGroups) {
+			rg := f.meta.RowGroup(g)
+			if rg.NumRows() == 0 {
+				continue
+			}
+			cc, err := rg.ColumnChunk(j)
+			if err != nil {
+				return 0, 0, false
+			}
+			st, err := cc.Statistics()
+			if err != nil || st == nil || !st.HasMinMax() {
+				return 0, 0, false
+			}
+			var a, b int64
+			switch s := st.(type) {
+			case *metadata.Int64Statistics:
+				a, b = s.Min(), s.Max()
+			case *metadata.Int32Statistics:
+				a, b = int64(s.Min()), int64(s.Max())
+			default:
+				return 0, 0, false
+			}
+			if a > b {
+				return 0, 0, false
+			}
+			if first || a < lo {
+				lo = a
+			}
+			if first || b > hi {
+				hi = b
+			}
+			first = false
+		}
+	}
+	return lo, hi, !first
+}
+
 // footerReads is how many footers estimateRows reads at once.
 const footerReads = 8
 
