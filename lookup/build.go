@@ -60,9 +60,17 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	ix := &Index{}
 	var inputs []schema.InputFile
 
+	// The ages table's footers first: they decide whether ix.dense covers
+	// a range of ids, which the objected set uses too.
+	ab, agesFiles, err := ix.prepareAges(ctx, t.Ages, o)
+	if err != nil {
+		return nil, nil, err
+	}
+
 	// The ages table is independent of the other two: read it on another
 	// goroutine while objections and links are read and resolved (they
-	// touch disjoint fields of ix). Inputs keep their order.
+	// touch disjoint fields of ix; ix.dense's range is set). Inputs keep
+	// their order.
 	type agesDone struct {
 		in  []schema.InputFile
 		err error
@@ -71,7 +79,7 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	defer cancel()
 	agesc := make(chan agesDone, 1)
 	go func() {
-		in, err := ix.readAges(actx, t.Ages, o)
+		in, err := ab.read(actx, t.Ages, agesFiles)
 		agesc <- agesDone{in, err}
 	}()
 	fail := func(err error) (*Index, []schema.InputFile, error) {
@@ -107,7 +115,7 @@ func Build(ctx context.Context, t Tables, o Options) (*Index, []schema.InputFile
 	inputs = append(inputs, ad.in...)
 
 	ix.stats.Objectors = int64(len(objectors))
-	ix.stats.ObjectedAccounts = int64(ix.obj.len())
+	ix.stats.ObjectedAccounts = int64(ix.obj.len() + len(ix.dobj.who))
 	ix.stats.Bytes = ix.bytes()
 	return ix, inputs, nil
 }
@@ -258,26 +266,45 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 	centreObj := compObj
 
 	// Size the outputs exactly: objectors, plus the linked accounts whose
-	// (smallest) centre's component holds an objection.
-	objected := len(objectors)
+	// (smallest) centre's component holds an objection; those in
+	// ix.dense's range go to ix.dobj, the others to ix.obj.
+	var inDense, hashed int
+	count := func(id int64) {
+		if _, in := ix.dense.slot(id); in {
+			inDense++
+		} else {
+			hashed++
+		}
+	}
+	for _, o := range objectors {
+		count(o.id)
+	}
 	for i := 0; i < len(links); {
 		j := i + 1
 		for j < len(links) && links[j].account == links[i].account {
 			j++
 		}
 		if centreObj[links[i].centre] >= 0 {
-			objected++ // may count an objector twice: an upper bound
+			count(links[i].account) // may count an objector twice: an upper bound
 		}
 		i = j
 	}
-	recs := make([]objRec, 0, objected)
+	recs := make([]objRec, 0, hashed)
+	dob := newDenseObjBuilder(len(ix.dense.codes), inDense)
+	add := func(id int64, who uint32, centre int64) {
+		if u, in := ix.dense.slot(id); in {
+			dob.add(u, who, centre) // in id order, as the merge emits
+		} else {
+			recs = append(recs, objRec{h: mix(uint64(id)), who: who, centre: centre})
+		}
+	}
 
 	// Merge the linked accounts (sorted, each run's first link is its
 	// smallest centre) with the objectors (sorted).
 	oi := 0
 	emitObjectorsBelow := func(id int64, inclusive bool) {
 		for oi < len(objectors) && (objectors[oi].id < id || inclusive && objectors[oi].id == id) {
-			recs = append(recs, objRec{h: mix(uint64(objectors[oi].id)), who: uint32(oi)})
+			add(objectors[oi].id, uint32(oi), 0)
 			oi++
 		}
 	}
@@ -291,13 +318,14 @@ func (ix *Index) resolveObjected(objectors []objector, links []link) error {
 		if oi < len(objectors) && objectors[oi].id == a {
 			emitObjectorsBelow(a, true) // objected itself
 		} else if ci := centreObj[links[i].centre]; ci >= 0 {
-			recs = append(recs, objRec{h: mix(uint64(a)), who: uint32(ci) | hasCentre, centre: centres[links[i].centre]})
+			add(a, uint32(ci)|hasCentre, centres[links[i].centre])
 		}
 		i = j
 	}
 	emitObjectorsBelow(math.MaxInt64, true)
 
 	ix.obj = newObjSet(recs, objectors)
+	ix.dobj = dob.finish()
 	return nil
 }
 
@@ -353,11 +381,13 @@ func keptFrom(minCreated time.Time, age int) int32 {
 	return d
 }
 
-// readAges reads the ages table into ix.ages and the birth-date tables.
-func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]schema.InputFile, error) {
+// prepareAges lists the ages table, reads its footers and sizes the
+// structures its rows will go to: ix.dense when the footers show dense
+// account ids, else the ageSet.
+func (ix *Index) prepareAges(ctx context.Context, loc lake.Location, o Options) (*agesBuilder, []tableFile, error) {
 	files, err := listTable(ctx, agesSpec.role, loc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ab := ix.newAgesBuilder(o)
 	rows := estimateRows(ctx, loc, files)
@@ -366,6 +396,13 @@ func (ix *Index) readAges(ctx context.Context, loc lake.Location, o Options) ([]
 	} else {
 		ab.sb.reserve(rows)
 	}
+	return ab, files, nil
+}
+
+// read reads the ages table's files into ix.ages or ix.dense and the
+// birth-date tables.
+func (ab *agesBuilder) read(ctx context.Context, loc lake.Location, files []tableFile) ([]schema.InputFile, error) {
+	ix := ab.ix
 	in, err := readFiles(ctx, loc, files, agesSpec, func(b *batch) error {
 		ids, births := b.cols[0].ids, b.cols[1]
 		for i := 0; i < b.n; i++ {
@@ -521,6 +558,6 @@ func (ix *Index) bytes() int64 {
 	n := ix.ages.bytes() + int64(cap(ix.dense.codes))*2
 	n += int64(cap(ix.adultTab)) * 8
 	n += int64(len(ix.lowBirth)+len(ix.lowAdult)+len(ix.highBirth)+len(ix.highAdult)) * mapEntry
-	n += ix.obj.bytes()
+	n += ix.obj.bytes() + ix.dobj.bytes()
 	return n
 }

@@ -30,9 +30,12 @@
 // statistics give a range of at most 4 ids per row), the codes of the
 // accounts in that range are kept instead in one array indexed by id - min
 // (denseAges): 2 bytes an id, built in place as the rows are read, probed
-// with one memory access. The statistics only size the array: an id
-// outside the range (a footer that lied) goes to the ageSet, which is
-// otherwise empty.
+// with one memory access. The objected accounts among those ids are then
+// a bit each in a bitmap over the range, with their evidence in id order
+// (denseObj: about 12 bytes an objected account, against about 22 in an
+// objSet). The statistics only size the arrays: an id outside the range
+// (a footer that lied) goes to the hashed sets, which are otherwise empty
+// or hold only accounts outside the ages table.
 //
 // While building, the ages rows are held as those same 8-byte records
 // (rows with a null birth date are not held at all), split by the top 16
@@ -76,7 +79,9 @@ type Index struct {
 	highBirth map[int64]int32
 	highAdult map[int64]int64
 
-	obj objSet
+	// dobj holds the objected accounts of dense's range, obj the others.
+	dobj denseObj
+	obj  objSet
 
 	stats Stats
 }
@@ -149,7 +154,11 @@ func (ix *Index) Facts(author int64) policy.Facts {
 		f.BirthKnown = true
 		f.AdultFrom = ix.adultFrom(author, code)
 	}
-	f.Objected = ix.obj.find(h) >= 0
+	if u, in := ix.dense.slot(author); in {
+		f.Objected = ix.dobj.find(u) >= 0
+	} else {
+		f.Objected = ix.obj.find(h) >= 0
+	}
 	return f
 }
 
@@ -182,7 +191,7 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		pos  [batchChunk]int
 		cand [batchChunk]uint8 // probes the objected filter lets through
 	)
-	d, s, t := &ix.dense, &ix.ages, &ix.obj
+	d, s, t, dt := &ix.dense, &ix.ages, &ix.obj, &ix.dobj
 	hasAges, hasObj := s.off != nil, t.off != nil
 	for base := 0; base < len(authors); base += batchChunk {
 		chunk := authors[base:min(base+batchChunk, len(authors))]
@@ -192,6 +201,7 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			hs[k] = h
 			if u, in := d.slot(a); in {
 				prefetch(unsafe.Pointer(&d.codes[u]))
+				continue // its objected bit is in a small array: no prefetch
 			} else if hasAges {
 				prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
 			}
@@ -202,7 +212,10 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		}
 		for k, a := range chunk {
 			h := hs[k]
-			if _, in := d.slot(a); hasAges && !in {
+			if _, in := d.slot(a); in {
+				continue
+			}
+			if hasAges {
 				g, i, lo, hi := s.locate(h)
 				pos[k] = i
 				if i < hi {
@@ -231,6 +244,7 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			)
 			if u, in := d.slot(a); in {
 				code, ok = fromDense(d.codes[u])
+				f.Objected = dt.find(u) >= 0
 			} else if hasAges {
 				h := hs[k]
 				g, _, lo, hi := s.locate(h)
@@ -246,6 +260,22 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 			out[base+int(k)].Objected = t.find(hs[k]) >= 0
 		}
 	}
+}
+
+// objected returns the objector (an index into ix.obj.objectors, |
+// hasCentre) and centre of the account id, whose hash is h, if it is
+// objected.
+func (ix *Index) objected(id int64, h uint64) (who uint32, centre int64, ok bool) {
+	if u, in := ix.dense.slot(id); in {
+		if i := ix.dobj.find(u); i >= 0 {
+			return ix.dobj.who[i], ix.dobj.centre[i], true
+		}
+		return 0, 0, false
+	}
+	if i := ix.obj.find(h); i >= 0 {
+		return ix.obj.who[i], ix.obj.centre[i], true
+	}
+	return 0, 0, false
 }
 
 // code returns the birth code of the account id, whose hash is h.
@@ -328,13 +358,12 @@ func (ix *Index) EvidenceOf(author int64) EvidenceValues {
 	if code, ok := ix.code(author, h); ok {
 		e.BirthDate, e.HasBirthDate = ix.birth(author, code)
 	}
-	if i := ix.obj.find(h); i >= 0 {
-		who := ix.obj.who[i]
+	if who, centre, ok := ix.objected(author, h); ok {
 		ob := ix.obj.objectors[who&^hasCentre]
 		e.Objected = true
 		e.ObjectionAccountID, e.ObjectedAt = ob.id, ob.at
 		if who&hasCentre != 0 {
-			e.HasCentre, e.AccountsCenterID = true, ix.obj.centre[i]
+			e.HasCentre, e.AccountsCenterID = true, centre
 		}
 	}
 	return e

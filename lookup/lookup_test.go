@@ -446,9 +446,12 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 // TestDenseAgesFromFooters checks that Build keeps the birth codes of an
-// ages table with dense account ids in a denseAges, chosen from the
-// footers' statistics, and that it answers exactly as the hashed set does
-// for the same rows read from CSV (which has no statistics).
+// ages table with dense account ids in a denseAges, and the objected
+// accounts among those ids in a denseObj, chosen from the footers'
+// statistics, and that it answers exactly as the hashed sets do for the
+// same rows read from CSV (which has no statistics): objected accounts in
+// and out of the range, by their own objection or through links that
+// cross the range's ends.
 func TestDenseAgesFromFooters(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var ids, births []any
@@ -483,13 +486,34 @@ func TestDenseAgesFromFooters(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "csv/ages.csv"), csv.String())
 	writeParquet(t, filepath.Join(dir, "mixed/a.parquet"), 300, agesCols(ids[:half], births[:half]))
 	writeFile(t, filepath.Join(dir, "mixed/b.csv"), csv.String())
-	writeParquet(t, filepath.Join(dir, "obj.parquet"), 0, objCols([]any{int64(5003)}, []any{"2026-01-01T00:00:00Z"}, []any{nil}))
+	var objIDs, objAt, objWd []any
+	for i, id := range []int64{5003, 5000, 6999, 5500, 5501, 4999, 7000, 1 << 40, -3, 6100, 6100} {
+		objIDs, objAt, objWd = append(objIDs, id), append(objAt, fmt.Sprintf("2026-0%d-01T00:00:00Z", 1+i%5)), append(objWd, nil)
+	}
+	objWd[4] = "2026-05-30T00:00:00Z" // 5501 withdrew
+	writeParquet(t, filepath.Join(dir, "obj.parquet"), 0, objCols(objIDs, objAt, objWd))
+	var linkIDs, linkCentres []any
+	for _, l := range [][2]int64{
+		{5003, 70}, {6000, 70}, {1 << 41, 70}, // an objector in the range, linked in and out
+		{7000, 71}, {5200, 71}, {5201, 71}, // an objector out of the range
+		{5300, 72}, {5301, 72}, {5301, 73}, {5302, 73}, // no objection
+		{5501, 74}, {5600, 74}, // withdrawn
+		{5700, 75}, {6100, 75}, {5700, 76}, {-9, 76}, // two centres joined
+	} {
+		linkIDs, linkCentres = append(linkIDs, l[0]), append(linkCentres, l[1])
+	}
+	writeParquet(t, filepath.Join(dir, "links.parquet"), 0, linkCols(linkIDs, linkCentres))
+	probes := []int64{1 << 40, 1 << 41, -3, -9}
+	for id := int64(4990); id < 7010; id++ {
+		probes = append(probes, id)
+	}
 
 	for _, minCreated := range []*time.Time{nil, ptr(ts("2019-01-01T00:00:00Z"))} {
 		o := testOptions()
 		o.MinCreatedAt = minCreated
+		links := open(t, filepath.Join(dir, "links.parquet"))
 		build := func(folder string) *Index {
-			return mustBuild(t, Tables{Ages: open(t, filepath.Join(dir, folder)), Objections: open(t, filepath.Join(dir, "obj.parquet"))}, o)
+			return mustBuild(t, Tables{Ages: open(t, filepath.Join(dir, folder)), Objections: open(t, filepath.Join(dir, "obj.parquet")), Links: &links}, o)
 		}
 		dense, hashed, mixed := build("pq"), build("csv"), build("mixed")
 		if got := dense.Stats().DenseSpan; got != 2000 {
@@ -503,7 +527,19 @@ func TestDenseAgesFromFooters(t *testing.T) {
 		if ds != hs {
 			t.Errorf("stats differ:\ndense  %+v\nhashed %+v", ds, hs)
 		}
-		for id := int64(4990); id < 7010; id++ {
+		if dense.dobj.bits == nil || len(dense.dobj.who) == 0 || hashed.dobj.bits != nil {
+			t.Fatalf("objected: %d in the dense set, want some (and none when hashed)", len(dense.dobj.who))
+		}
+		out := make([]policy.Facts, len(probes))
+		dense.FactsBatch(probes, out)
+		objected := 0
+		for k, id := range probes {
+			if out[k] != dense.Facts(id) {
+				t.Fatalf("id %d: FactsBatch %+v, Facts %+v", id, out[k], dense.Facts(id))
+			}
+			if out[k].Objected {
+				objected++
+			}
 			if d, h := dense.Facts(id), hashed.Facts(id); d != h {
 				t.Fatalf("minCreated %v, id %d: dense %+v, hashed %+v", minCreated, id, d, h)
 			}
@@ -513,6 +549,11 @@ func TestDenseAgesFromFooters(t *testing.T) {
 		}
 		if !dense.Facts(5002).BirthKnown || dense.Facts(5001).BirthKnown || dense.Facts(5000).BirthKnown != true {
 			t.Errorf("dense: unexpected BirthKnown for 5000..5002")
+		}
+		// 5003 6000 1<<41, 7000 5200 5201, 5000 6999 5500 4999 1<<40 -3,
+		// 5700 6100 -9.
+		if objected != 15 {
+			t.Errorf("%d probes objected, want 15", objected)
 		}
 	}
 
