@@ -172,6 +172,10 @@ func TestParquetGoFiles(t *testing.T) {
 		{name: "millis", n: 500, nullable: true, unit: parquet.Millisecond, strEnc: &parquet.Plain, intEnc: &parquet.Plain, codec: &parquet.Snappy},
 		{name: "nanos", n: 500, nullable: true, unit: parquet.Nanosecond, strEnc: &parquet.Plain, intEnc: &parquet.Plain, codec: &parquet.Snappy},
 		{name: "nanos dict", n: 500, unit: parquet.Nanosecond, strEnc: &parquet.Plain, intEnc: &parquet.RLEDictionary, codec: &parquet.Snappy},
+		{name: "byte stream split", n: 600, nullable: true, strEnc: &parquet.Plain, intEnc: &parquet.ByteStreamSplit, codec: &parquet.Snappy, pageBuf: 1024},
+		{name: "byte stream split required v1", n: 600, strEnc: &parquet.Plain, intEnc: &parquet.ByteStreamSplit, codec: &parquet.Uncompressed, pageV: 1},
+		{name: "millis dict", n: 500, nullable: true, unit: parquet.Millisecond, strEnc: &parquet.Plain, intEnc: &parquet.RLEDictionary, codec: &parquet.Zstd},
+		{name: "nanos delta", n: 500, nullable: true, unit: parquet.Nanosecond, strEnc: &parquet.Plain, intEnc: &parquet.DeltaBinaryPacked, codec: &parquet.Snappy, pageBuf: 700},
 		{name: "empty file", n: 0, nullable: true, codec: &parquet.Snappy},
 	}
 	for _, c := range cases {

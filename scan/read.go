@@ -61,6 +61,8 @@ type scratch struct {
 	win       [numRoles]chunkWindow // of the chunks streamed (File.streams)
 	useDict   [numRoles]bool        // decoded by dict, not pages
 	dict      [numRoles]dictCursor
+	useNum    [numRoles]bool // decoded by num, not pages
+	num       [numRoles]numCursor
 
 	buf    []byte              // the fetched bytes
 	bufs   [][]byte            // buf cut by coalesced range
@@ -156,6 +158,11 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 			sc.dict[role].reset(f, role, i, &sc.plain[role])
 			continue
 		}
+		sc.useNum[role] = f.numCursorFor(role)
+		if sc.useNum[role] {
+			sc.num[role].reset(f, role, i, &sc.plain[role])
+			continue
+		}
 		sc.pages[role] = chunks[role].PagesFrom(&sc.mem)
 	}
 	sc.streaming = true
@@ -237,6 +244,23 @@ func (f *File) NextRows(b *Batch, max int) (n int, err error) {
 			}
 			if need := want - (b.held(role) - sc.rows[role].skip); need > 0 {
 				if err := d.appendCodes(b.strings(role), st, b.FirstRow, need); err != nil {
+					return 0, err
+				}
+				sc.colRows[role] += need
+			}
+			continue
+		}
+		if sc.useNum[role] {
+			nc := &sc.num[role]
+			if want == 0 {
+				if err := nc.finish(b.FirstRow); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			if need := want - (b.held(role) - sc.rows[role].skip); need > 0 {
+				out, valid := b.numbers(role)
+				if err := nc.appendValues(out, valid, b.FirstRow, need); err != nil {
 					return 0, err
 				}
 				sc.colRows[role] += need
@@ -588,6 +612,15 @@ func (b *Batch) strings(role int) *Strings {
 		return &b.ContentType
 	}
 	return &b.Visibility
+}
+
+// numbers returns the values and validity of a numeric role (author or
+// created_at).
+func (b *Batch) numbers(role int) (*[]int64, *[]bool) {
+	if role == roleAuthorID {
+		return &b.Author, &b.AuthorValid
+	}
+	return &b.Created, &b.CreatedValid
 }
 
 // held returns how many rows of role's column b holds (NextRows: the

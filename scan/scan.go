@@ -57,7 +57,11 @@
 // streamed, string columns whose pages are all dictionary indexes:
 // parquet-go decodes a page's indexes all at once, and Arrow's writer puts
 // a row group's indexes in one page of up to a million, so dictCursor reads
-// those RLE/bit-packed runs itself, a slice at a time. scan decompresses
+// those RLE/bit-packed runs itself, a slice at a time; when streamed, the
+// INT64 columns (author_id, and created_at stored as INT64) are decoded
+// the same way, by numCursor, from the pages' bytes a slice at a time, so
+// that neither parquet-go's copy of a page, nor its decoded page or
+// dictionary, nor the rest of a decoded page is held. scan decompresses
 // compressed pages itself and hands parquet-go uncompressed
 // ones, because parquet-go v0.32.0 silently misreads LZ4_RAW pages and
 // lets other codecs expand without bound (see codec.go). Page checksums
