@@ -50,7 +50,8 @@ type scratch struct {
 	// idStreamed: ContentIDs reads content_id's chunk through a window
 	// (File.streams), from its start on every call.
 	idStreamed bool
-	idPage     Batch // one page of content ids (ContentIDs)
+	idPage     Batch    // one page of content ids (ContentIDs, through parquet-go)
+	idCursor   idCursor // or the string ids' pages (ContentIDs)
 
 	// A row group read by OpenRowGroup/NextRows: each column's page
 	// reader and the values it has decoded so far.
@@ -505,6 +506,9 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 			return err
 		}
 		sc.idFetched = true
+	}
+	if c.kind == kIDString && !f.sharesColumn(roleContentID) {
+		return f.contentIDs(b, rows, dst)
 	}
 	st := &pb.sc.st[roleContentID]
 	st.reset()

@@ -61,7 +61,9 @@
 // INT64 columns (author_id, and created_at stored as INT64) are decoded
 // the same way, by numCursor, from the pages' bytes a slice at a time, so
 // that neither parquet-go's copy of a page, nor its decoded page or
-// dictionary, nor the rest of a decoded page is held. scan decompresses
+// dictionary, nor the rest of a decoded page is held; and ContentIDs
+// decodes a string content_id column the same way, by idCursor, keeping
+// only the ids of the rows asked for. scan decompresses
 // compressed pages itself and hands parquet-go uncompressed
 // ones, because parquet-go v0.32.0 silently misreads LZ4_RAW pages and
 // lets other codecs expand without bound (see codec.go). Page checksums
