@@ -74,8 +74,19 @@ func (f *File) decodeColumn(role, rg int, cc *parquet.FileColumnChunk, b *Batch)
 func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (rows, bad int, err error) {
 	c := &f.cols[role]
 	var defs []byte
+	keep := -1 // values to keep of a padded page (nullsPadded), -1: all
 	if c.optional {
 		defs = p.DefinitionLevels()
+		keep = 0
+		for _, d := range defs {
+			if d == 1 {
+				keep++
+			}
+		}
+	}
+	data := p.Data()
+	if keep >= 0 {
+		data = cutPadding(data, keep, len(defs))
 	}
 	switch c.kind {
 	case kString:
@@ -89,7 +100,7 @@ func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (row
 			s = &b.Visibility
 		}
 		base := len(s.Codes)
-		nv, bad, err := stringCodes(p, s, st)
+		nv, bad, err := stringCodes(p, data, s, st)
 		if err != nil {
 			return 0, rowOf(defs, c.optional, bad), err
 		}
@@ -99,9 +110,9 @@ func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (row
 		s.Codes, err = expandNulls(s.Codes, base, nv, defs, -1)
 		return len(defs), -1, err
 	case kIDString:
-		return decodeIDStrings(p, defs, c.optional, &b.ContentID)
+		return decodeIDStrings(p, data, defs, c.optional, &b.ContentID)
 	}
-	vals, bad, err := numbers(p, c.kind, st)
+	vals, bad, err := numbers(p, data, c.kind, st)
 	if err != nil {
 		return 0, rowOf(defs, c.optional, bad), err
 	}
@@ -175,6 +186,40 @@ func scatter[T int32 | int64](vals []T, defs []byte, optional bool, out []T, nul
 	return out, n, nil
 }
 
+// cutPadding returns a page's values v cut to its nonNull values when
+// parquet-go decoded a value for each of its rows though fewer are
+// non-null: a v2 page whose header counts no nulls (as arrow-go writes
+// them with statistics off; see nullsAgree), which parquet-go decodes
+// NumValues values of, padding after the page's own. checkPage has made
+// sure that the page holds exactly as many values as its levels have
+// non-nulls, so they are the first ones. The scan goes by the levels, as
+// numCursor, dictCursor and idCursor do. Other values are returned as
+// they are (a count that does not match is an error further on).
+func cutPadding(v encoding.Values, nonNull, rows int) encoding.Values {
+	if nonNull >= rows {
+		return v
+	}
+	switch v.Kind() {
+	case encoding.Int32:
+		if s := v.Int32(); len(s) == rows {
+			return encoding.Int32Values(s[:nonNull])
+		}
+	case encoding.Int64:
+		if s := v.Int64(); len(s) == rows {
+			return encoding.Int64Values(s[:nonNull])
+		}
+	case encoding.Int96:
+		if s := v.Int96(); len(s) == rows {
+			return encoding.Int96Values(s[:nonNull])
+		}
+	case encoding.ByteArray:
+		if buf, offs := v.ByteArray(); len(offs) == rows+1 {
+			return encoding.ByteArrayValues(buf, offs[:nonNull+1])
+		}
+	}
+	return v
+}
+
 func appendFill(s []bool, n int, v bool) []bool {
 	base := len(s)
 	s = slices.Grow(s, n)[:base+n]
@@ -189,8 +234,7 @@ func appendFill(s []bool, n int, v bool) []bool {
 // microseconds): the page's own memory when no conversion is needed,
 // st.conv otherwise. On error, bad is the index of the offending value
 // (-1 if it is in the dictionary).
-func numbers(p parquet.Page, k kind, st *colState) (vals []int64, bad int, err error) {
-	data := p.Data()
+func numbers(p parquet.Page, data encoding.Values, k kind, st *colState) (vals []int64, bad int, err error) {
 	if d := p.Dictionary(); d != nil {
 		if d != st.lastDict {
 			st.lastDict = nil
@@ -360,8 +404,7 @@ func int96Micros(w0, w1, w2 uint32) (int64, bool) {
 // s.Dict (interning each distinct string once per dictionary or value), and
 // returns how many. On error it returns the index of the offending value
 // (-1 if none).
-func stringCodes(p parquet.Page, s *Strings, st *colState) (int, int, error) {
-	data := p.Data()
+func stringCodes(p parquet.Page, data encoding.Values, s *Strings, st *colState) (int, int, error) {
 	if d := p.Dictionary(); d != nil {
 		if d != st.lastDict {
 			st.lastDict = nil
@@ -457,8 +500,7 @@ func (st *colState) intern(s *Strings, v []byte) int32 {
 }
 
 // decodeIDStrings appends a page of string content ids to ids.
-func decodeIDStrings(p parquet.Page, defs []byte, optional bool, ids *IDs) (rows, bad int, err error) {
-	data := p.Data()
+func decodeIDStrings(p parquet.Page, data encoding.Values, defs []byte, optional bool, ids *IDs) (rows, bad int, err error) {
 	var (
 		buf  []byte
 		offs []uint32

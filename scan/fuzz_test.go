@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -76,6 +77,10 @@ func FuzzOpen(f *testing.F) {
 			sb := Batch{LazyContentID: true}
 			for i := 0; i < file.NumRowGroups(); i++ {
 				whole := file.ReadRowGroup(i, &b)
+				var wrows, srows []row // the values of both reads, compared
+				if whole == nil {
+					wrows = batchRows(t, &b)
+				}
 				err := file.OpenRowGroup(i, &sb)
 				if err == nil && ahead {
 					file.Prefetch(i+1, &sb)
@@ -84,7 +89,14 @@ func FuzzOpen(f *testing.F) {
 				for err == nil {
 					var n int
 					if n, err = file.NextRows(&sb, 5); err == nil && n == 0 {
-						err = file.ContentIDs(&sb, nil, new(IDs))
+						all := make([]int32, len(srows))
+						for k := range all {
+							all[k] = int32(k)
+						}
+						var ids IDs
+						if err = file.ContentIDs(&sb, all, &ids); err == nil {
+							setIDs(t, srows, &ids)
+						}
 						break
 					}
 					if err != nil {
@@ -94,10 +106,18 @@ func FuzzOpen(f *testing.F) {
 						t.Fatalf("row group %d: inconsistent slice (N=%d, n=%d)", i, sb.N, n)
 					}
 					rows += n
+					srows = append(srows, rowsNoID(t, &sb)...)
 				}
 				check(err)
 				if (whole == nil) != (err == nil) {
 					t.Fatalf("row group %d: read whole: %v; streamed: %v", i, whole, err)
+				}
+				if err == nil {
+					for k := range wrows {
+						if !reflect.DeepEqual(wrows[k], srows[k]) {
+							t.Fatalf("row group %d, row %d: read whole %v, streamed %v", i, k, wrows[k], srows[k])
+						}
+					}
 				}
 				if err == nil && int64(rows) != file.RowGroupRows(i) {
 					t.Fatalf("row group %d: streamed %d rows, the footer says %d", i, rows, file.RowGroupRows(i))

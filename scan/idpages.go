@@ -68,11 +68,15 @@ func (f *File) contentIDs(b *Batch, rows []int32, dst *IDs) error {
 		if err != nil {
 			return nc.errf(-1, "%v", err)
 		}
-		if h.Type == format.DictionaryPage {
+		switch h.Type {
+		case format.DictionaryPage:
 			if err := c.readDictionary(data, int(h.DictionaryPageHeader.V.NumValues)); err != nil {
 				return err
 			}
 			continue
+		case format.DataPage, format.DataPageV2:
+		default:
+			return nc.errf(-1, "a page of type %s where data pages were expected", h.Type)
 		}
 		defs, vals, nv, err := splitPage(h, data, nc.optional)
 		if err != nil {

@@ -47,10 +47,10 @@ type numCursor struct {
 	pageNonNull int
 	wantNonNull int
 
-	dict []int64 // the dictionary, converted
-	seen bool    // a dictionary page was read
+	dict      []int64 // the dictionary, converted once a data page uses it
+	seen      bool    // a dictionary page was read
+	converted bool    // dict is converted
 	buf  []uint32
-	vals []int64 // the non-null values of an optional column's rows
 }
 
 // numCursorFor reports whether row group rg's chunk of role is decoded by a
@@ -65,7 +65,7 @@ func (f *File) numCursorFor(role int) bool {
 
 func (c *numCursor) reset(f *File, role, rg int, z *lazyChunk) {
 	*c = numCursor{f: f, role: role, rg: rg, chunk: z, optional: f.cols[role].optional, kind: f.cols[role].kind,
-		dict: c.dict[:0], buf: c.buf[:0], vals: c.vals[:0]}
+		dict: c.dict[:0], buf: c.buf[:0]}
 }
 
 // errf returns an error naming the page being decoded.
@@ -168,8 +168,13 @@ func (c *numCursor) nextPage(firstRow int64) error {
 	if err != nil {
 		return c.errf(-1, "%v", err)
 	}
-	if h.Type == format.DictionaryPage {
+	switch h.Type {
+	case format.DictionaryPage:
 		return c.readDictionary(data, int(h.DictionaryPageHeader.V.NumValues))
+	case format.DataPage, format.DataPageV2:
+	default:
+		// As parquet-go refuses them (walkPage lets them through).
+		return c.errf(-1, "a page of type %s where data pages were expected", h.Type)
 	}
 	defs, vals, nv, err := splitPage(h, data, c.optional)
 	if err != nil {
@@ -208,6 +213,9 @@ func (c *numCursor) nextPage(firstRow int64) error {
 		if !c.seen {
 			return c.errf(-1, "dictionary-encoded page without a dictionary page")
 		}
+		if err := c.convertDictionary(); err != nil {
+			return err
+		}
 		if nonNull == 0 {
 			c.idx = rleReader{}
 			break
@@ -223,7 +231,7 @@ func (c *numCursor) nextPage(firstRow int64) error {
 	return nil
 }
 
-// readDictionary converts a PLAIN INT64 dictionary page.
+// readDictionary keeps a PLAIN INT64 dictionary page's values.
 func (c *numCursor) readDictionary(data []byte, n int) error {
 	if c.seen {
 		return c.errf(-1, "a second dictionary page")
@@ -234,7 +242,22 @@ func (c *numCursor) readDictionary(data []byte, n int) error {
 	}
 	c.dict = slices.Grow(c.dict[:0], n)[:n]
 	for i := range c.dict {
-		v, err := c.kind.fromInt64(int64(binary.LittleEndian.Uint64(data[8*i:])))
+		c.dict[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+	}
+	return nil
+}
+
+// convertDictionary converts the dictionary's values, once, when the
+// first data page of dictionary indexes is reached: a dictionary no page
+// uses (a writer's fallback to PLAIN) is not converted, nor is an
+// unconvertible value in it an error, as through parquet-go.
+func (c *numCursor) convertDictionary() error {
+	if c.converted {
+		return nil
+	}
+	c.converted = true
+	for i, x := range c.dict {
+		v, err := c.kind.fromInt64(x)
 		if err != nil {
 			return c.errf(-1, "dictionary value %d: %v", i, err)
 		}
@@ -270,8 +293,7 @@ func (c *numCursor) decode(out *[]int64, valid *[]bool, firstRow int64, k int) e
 		if nonNull > c.wantNonNull-c.pageNonNull {
 			return c.errf(firstRow+int64(c.rows), "the page's levels hold more non-null values than counted")
 		}
-		c.vals = slices.Grow(c.vals[:0], nonNull)[:nonNull]
-		vals = c.vals
+		vals = o[:nonNull] // moved to their rows below
 	} else {
 		for i := range v {
 			v[i] = true
@@ -339,11 +361,12 @@ func (c *numCursor) decode(out *[]int64, valid *[]bool, firstRow int64, k int) e
 		}
 	}
 	if c.optional {
-		j := 0
-		for i := range o {
+		// From the end: the j-th non-null value moves to a row i >= j.
+		j := nonNull - 1
+		for i := k - 1; i >= 0; i-- {
 			if v[i] {
-				o[i] = vals[j]
-				j++
+				o[i] = o[j]
+				j--
 			} else {
 				o[i] = 0
 			}
