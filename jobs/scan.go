@@ -316,9 +316,12 @@ func (s *scanner) run(ctx context.Context) error {
 	tasks := make(chan task)
 	results := make(chan result, s.workers)
 	// inflight bounds the row groups decoded but not yet written: memory is
-	// bounded by a few row groups, whatever the corpus size. Workers that
-	// read ahead each hold one more.
-	held := 2 * s.workers
+	// bounded by a few row groups, whatever the corpus size: one per
+	// worker, and one judged but waiting for an earlier one to be written
+	// (a worker that finishes a row group before the one before it waits
+	// for that one only if it finishes another first). Workers that read
+	// ahead each hold one more.
+	held := s.workers + 1
 	if s.readAhead && slices.ContainsFunc(s.files, func(f corpusFile) bool { return f.remote }) {
 		held += s.workers
 	}
@@ -593,7 +596,7 @@ type hits struct {
 // hitsFree holds hits values for reuse. It is a bounded free list, not a
 // sync.Pool: a pool is emptied by every garbage collection, and the audit
 // collects often (GOGC=10), so its slices were reallocated, and collected
-// again, row group after row group. A scan has at most 2*workers+workers
+// again, row group after row group. A scan has at most workers+1+workers
 // hits in use at a time.
 var hitsFree = make(chan *hits, 8)
 
