@@ -25,7 +25,10 @@ import (
 // Ids are spread over 62 bits (not dense), birth dates over 1940-2015, one
 // row in 20 has a second, older birth date (a duplicate to resolve), and the
 // corpus span starts 2015-01-01, so that about one account in four keeps
-// its birth date (could be a minor in the corpus).
+// its birth date (could be a minor in the corpus). With
+// CORPUS_AUDIT_SCALE_DENSE=1 the ids are instead 10^9 .. 10^9+n-1, in a
+// scrambled order, kept in a denseAges (as Build chooses from footer
+// statistics that show them dense).
 func TestScaleAges(t *testing.T) {
 	env := os.Getenv("CORPUS_AUDIT_SCALE_ACCOUNTS")
 	if env == "" {
@@ -62,9 +65,26 @@ func TestScaleAges(t *testing.T) {
 			}
 		}
 	}()
+	dense := os.Getenv("CORPUS_AUDIT_SCALE_DENSE") == "1"
+	const denseBase = 1_000_000_000
+	idOf := func(i int64) int64 {
+		if dense {
+			// i -> i*p mod n is a permutation: p is a prime that does not
+			// divide n (n < 2^32, so the product fits).
+			return denseBase + int64(uint64(i)*2654435761%uint64(n))
+		}
+		return int64(mix(uint64(i)) >> 2) // distinct, spread over 62 bits
+	}
+	if dense && n%2654435761 == 0 {
+		t.Fatalf("%d accounts: a multiple of the permutation's prime", n)
+	}
 	ix := &Index{}
 	ab := ix.newAgesBuilder(o)
-	ab.sb.reserve(n + n/20)
+	if dense {
+		ab.setDense(denseBase, denseBase+n-1)
+	} else {
+		ab.sb.reserve(n + n/20)
+	}
 	lo, hi := int32(-10957), int32(16436) // 1940-01-01 .. 2015-01-01
 	state := uint64(1)
 	next := func() uint64 { // splitmix64
@@ -76,7 +96,7 @@ func TestScaleAges(t *testing.T) {
 	}
 	for i := int64(0); i < n; i++ {
 		r := next()
-		id := int64(mix(uint64(i)) >> 2) // distinct, spread over 62 bits
+		id := idOf(i)
 		d := lo + int32(r%uint64(hi-lo))
 		ab.add(id, d)
 		if r>>32%20 == 0 {
@@ -100,7 +120,7 @@ func TestScaleAges(t *testing.T) {
 	state = 1
 	for i := int64(0); i < min(n, 1_000_000); i++ {
 		r := next()
-		id := int64(mix(uint64(i)) >> 2)
+		id := idOf(i)
 		d := lo + int32(r%uint64(hi-lo))
 		f := ix.Facts(id)
 		if !f.BirthKnown {

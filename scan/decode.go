@@ -128,7 +128,7 @@ func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (row
 }
 
 // rowOf maps the index of a non-null value in a page to its row in the page.
-func rowOf(defs []byte, optional bool, value int) int {
+func rowOf[L byte | uint32](defs []L, optional bool, value int) int {
 	if value < 0 || !optional {
 		return value
 	}

@@ -222,19 +222,10 @@ func (c *dictCursor) readDictionary(data []byte, n int, s *Strings, st *colState
 	}
 	c.seen = true
 	c.remap = c.remap[:0]
-	for i := range n {
-		if len(data) < 4 {
-			return c.errf(-1, "dictionary value %d of %d cut short", i, n)
-		}
-		l := binary.LittleEndian.Uint32(data)
-		if uint64(l) > uint64(len(data)-4) {
-			return c.errf(-1, "dictionary value %d claims %d bytes, %d left", i, l, len(data)-4)
-		}
-		c.remap = append(c.remap, st.intern(s, data[4:4+l]))
-		data = data[4+l:]
-	}
-	if len(data) != 0 {
-		return c.errf(-1, "the dictionary page holds %d bytes after its %d values", len(data), n)
+	if err := plainByteArrays(data, n, "dictionary values", func(v []byte) {
+		c.remap = append(c.remap, st.intern(s, v))
+	}); err != nil {
+		return c.errf(-1, "%v", err)
 	}
 	return nil
 }
@@ -250,16 +241,13 @@ func (c *dictCursor) decode(s *Strings, firstRow int64, k int) error {
 	buf := c.buf[:k]
 	nonNull := k
 	if c.optional {
-		if err := c.defs.read(buf); err != nil {
-			return c.errf(firstRow+int64(c.rows), "definition levels: %v", err)
+		var bad int
+		var err error
+		if nonNull, bad, err = readLevels(&c.defs, buf); err != nil {
+			return c.errf(firstRow+int64(c.rows+bad), "%v", err)
 		}
-		nonNull = 0
 		for i, d := range buf {
-			if d > 1 {
-				return c.errf(firstRow+int64(c.rows+i), "definition level %d (at most 1)", d)
-			}
 			out[i] = int32(d) - 1 // -1: null; 0: a value, decoded below
-			nonNull += int(d)
 		}
 	}
 	c.pageNonNull += nonNull
@@ -279,6 +267,45 @@ func (c *dictCursor) decode(s *Strings, firstRow int64, k int) error {
 			return c.errf(firstRow+int64(c.rows+i), "dictionary index %d out of range (the dictionary has %d values)", v, len(remap))
 		}
 		out[i] = remap[v]
+	}
+	return nil
+}
+
+// readLevels reads len(buf) definition levels of a flat optional column
+// into buf and returns how many are 1. On error, bad is the index of the
+// level above 1, or 0 when the levels could not be read.
+func readLevels(r *rleReader, buf []uint32) (nonNull, bad int, err error) {
+	if err := r.read(buf); err != nil {
+		return 0, 0, fmt.Errorf("definition levels: %v", err)
+	}
+	for i, d := range buf {
+		if d > 1 {
+			return 0, i, fmt.Errorf("definition level %d (at most 1)", d)
+		}
+		nonNull += int(d)
+	}
+	return nonNull, 0, nil
+}
+
+// plainByteArrays calls fn with each of the n length-prefixed (PLAIN
+// BYTE_ARRAY) values data must hold, and nothing after them; what names
+// them in errors.
+func plainByteArrays(data []byte, n int, what string, fn func(v []byte)) error {
+	for i := range n {
+		if len(data) < 4 {
+			return fmt.Errorf("%s: value %d of %d cut short", what, i, n)
+		}
+		l := binary.LittleEndian.Uint32(data)
+		if uint64(l) > uint64(len(data)-4) {
+			return fmt.Errorf("%s: value %d claims %d bytes, %d left", what, i, l, len(data)-4)
+		}
+		if fn != nil {
+			fn(data[4 : 4+l])
+		}
+		data = data[4+l:]
+	}
+	if len(data) != 0 {
+		return fmt.Errorf("%s: %d bytes after the page's %d values", what, len(data), n)
 	}
 	return nil
 }
@@ -650,20 +677,7 @@ func checkPlain(data []byte, n, w int, what string) error {
 		}
 		return nil
 	}
-	for i := range n {
-		if len(data) < 4 {
-			return fmt.Errorf("%s: value %d of %d cut short", what, i, n)
-		}
-		l := binary.LittleEndian.Uint32(data)
-		if uint64(l) > uint64(len(data)-4) {
-			return fmt.Errorf("%s: value %d claims %d bytes, %d left", what, i, l, len(data)-4)
-		}
-		data = data[4+l:]
-	}
-	if len(data) != 0 {
-		return fmt.Errorf("%s: %d bytes after the page's %d values", what, len(data), n)
-	}
-	return nil
+	return plainByteArrays(data, n, what, nil)
 }
 
 // deltaType is the type DELTA_BINARY_PACKED values of a column of kind k

@@ -54,29 +54,18 @@ func (f *File) contentIDs(b *Batch, rows []int32, dst *IDs) error {
 	nc := &c.num
 	base, k := 0, 0 // rows before this page; next wanted row
 	for {
-		ok, err := nc.walkTo(nc.next)
+		h, data, ok, err := nc.advance()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		pi := nc.next
-		nc.next++
-		h := &nc.chunk.pages[pi].hdr
-		data, err := nc.payload(pi)
-		if err != nil {
-			return nc.errf(-1, "%v", err)
-		}
-		switch h.Type {
-		case format.DictionaryPage:
+		if h.Type == format.DictionaryPage {
 			if err := c.readDictionary(data, int(h.DictionaryPageHeader.V.NumValues)); err != nil {
 				return err
 			}
 			continue
-		case format.DataPage, format.DataPageV2:
-		default:
-			return nc.errf(-1, "a page of type %s where data pages were expected", h.Type)
 		}
 		defs, vals, nv, err := splitPage(h, data, nc.optional)
 		if err != nil {
@@ -104,19 +93,13 @@ func (f *File) contentIDs(b *Batch, rows []int32, dst *IDs) error {
 					c.levels = make([]uint32, idBlock)
 				}
 				lv = c.levels[:n]
-				if err := dr.read(lv); err != nil {
-					return nc.errf(b.FirstRow+int64(base+r), "definition levels: %v", err)
+				if _, bad, err := readLevels(&dr, lv); err != nil {
+					return nc.errf(b.FirstRow+int64(base+r+bad), "%v", err)
 				}
 			}
 			for i := range n {
 				row := base + r + i
-				valid := true
-				if nc.optional {
-					if lv[i] > 1 {
-						return nc.errf(b.FirstRow+int64(row), "definition level %d (at most 1)", lv[i])
-					}
-					valid = lv[i] == 1
-				}
+				valid := !nc.optional || lv[i] == 1
 				var v []byte
 				if valid {
 					if v, err = sv.next(); err != nil {
@@ -160,20 +143,11 @@ func (c *idCursor) readDictionary(data []byte, n int) error {
 	}
 	nc.seen = true
 	c.dictData, c.dictOff = c.dictData[:0], append(c.dictOff[:0], 0)
-	for i := range n {
-		if len(data) < 4 {
-			return nc.errf(-1, "dictionary value %d of %d cut short", i, n)
-		}
-		l := binary.LittleEndian.Uint32(data)
-		if uint64(l) > uint64(len(data)-4) {
-			return nc.errf(-1, "dictionary value %d claims %d bytes, %d left", i, l, len(data)-4)
-		}
-		c.dictData = append(c.dictData, data[4:4+l]...)
+	if err := plainByteArrays(data, n, "dictionary values", func(v []byte) {
+		c.dictData = append(c.dictData, v...)
 		c.dictOff = append(c.dictOff, int32(len(c.dictData)))
-		data = data[4+l:]
-	}
-	if len(data) != 0 {
-		return nc.errf(-1, "the dictionary page holds %d bytes after its %d values", len(data), n)
+	}); err != nil {
+		return nc.errf(-1, "%v", err)
 	}
 	return nil
 }

@@ -152,29 +152,38 @@ func (c *numCursor) finish(firstRow int64) error {
 	return c.chunk.finishWalk()
 }
 
+// advance moves to the chunk's next page, walking it first if the chunk
+// is streamed, and returns its header and payload, checked; ok is false
+// past the last page. A page that is neither a dictionary nor a data page
+// is an error, as parquet-go makes it (walkPage lets it through).
+func (c *numCursor) advance() (h *format.PageHeader, data []byte, ok bool, err error) {
+	if ok, err = c.walkTo(c.next); err != nil || !ok {
+		return nil, nil, false, err
+	}
+	k := c.next
+	c.next++
+	h = &c.chunk.pages[k].hdr
+	if data, err = c.payload(k); err != nil {
+		return nil, nil, false, c.errf(-1, "%v", err)
+	}
+	switch h.Type {
+	case format.DictionaryPage, format.DataPage, format.DataPageV2:
+		return h, data, true, nil
+	}
+	return nil, nil, false, c.errf(-1, "a page of type %s where data pages were expected", h.Type)
+}
+
 // nextPage reads the dictionary page, or sets up the next data page.
 func (c *numCursor) nextPage(firstRow int64) error {
-	ok, err := c.walkTo(c.next)
+	h, data, ok, err := c.advance()
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return c.f.errf(c.role, c.rg, -1, "the column holds %d values, fewer than the row group's rows", c.rows)
 	}
-	k := c.next
-	c.next++
-	h := &c.chunk.pages[k].hdr
-	data, err := c.payload(k)
-	if err != nil {
-		return c.errf(-1, "%v", err)
-	}
-	switch h.Type {
-	case format.DictionaryPage:
+	if h.Type == format.DictionaryPage {
 		return c.readDictionary(data, int(h.DictionaryPageHeader.V.NumValues))
-	case format.DataPage, format.DataPageV2:
-	default:
-		// As parquet-go refuses them (walkPage lets them through).
-		return c.errf(-1, "a page of type %s where data pages were expected", h.Type)
 	}
 	defs, vals, nv, err := splitPage(h, data, c.optional)
 	if err != nil {
@@ -279,16 +288,13 @@ func (c *numCursor) decode(out *[]int64, valid *[]bool, firstRow int64, k int) e
 			c.buf = make([]uint32, k)
 		}
 		buf := c.buf[:k]
-		if err := c.defs.read(buf); err != nil {
-			return c.errf(firstRow+int64(c.rows), "definition levels: %v", err)
+		var bad int
+		var err error
+		if nonNull, bad, err = readLevels(&c.defs, buf); err != nil {
+			return c.errf(firstRow+int64(c.rows+bad), "%v", err)
 		}
-		nonNull = 0
 		for i, d := range buf {
-			if d > 1 {
-				return c.errf(firstRow+int64(c.rows+i), "definition level %d (at most 1)", d)
-			}
 			v[i] = d == 1
-			nonNull += int(d)
 		}
 		if nonNull > c.wantNonNull-c.pageNonNull {
 			return c.errf(firstRow+int64(c.rows), "the page's levels hold more non-null values than counted")
@@ -300,12 +306,7 @@ func (c *numCursor) decode(out *[]int64, valid *[]bool, firstRow int64, k int) e
 		}
 	}
 	// row returns the row of the i-th non-null value decoded here.
-	row := func(i int) int64 {
-		if c.optional {
-			i = nonNullRow(c.buf[:k], i)
-		}
-		return firstRow + int64(c.rows+i)
-	}
+	row := func(i int) int64 { return firstRow + int64(c.rows+rowOf(c.buf[:k], c.optional, i)) }
 	c.pageNonNull += nonNull
 	switch {
 	case isDictEncoding(c.enc):
@@ -373,19 +374,6 @@ func (c *numCursor) decode(out *[]int64, valid *[]bool, firstRow int64, k int) e
 		}
 	}
 	return nil
-}
-
-// nonNullRow returns the index of the i-th non-null level (1) in defs.
-func nonNullRow(defs []uint32, i int) int {
-	for r, d := range defs {
-		if d == 1 {
-			if i == 0 {
-				return r
-			}
-			i--
-		}
-	}
-	return -1
 }
 
 // fromInt64 converts a value stored as INT64 to the Batch's int64: the

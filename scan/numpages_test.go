@@ -179,38 +179,8 @@ func TestNumCursorEdits(t *testing.T) {
 			ps[len(ps)-1].h.DataPageHeaderV2.V.NumNulls = 0
 			return v2
 		},
-		"v1 an extra RLE run of 8 levels 1 after the levels": func(ps []editPage, v2 bool, e string) bool {
-			k := len(ps) - 1
-			if v2 || ps[k].h.Type != format.DataPage || len(ps[k].body) < 4 {
-				return false
-			}
-			b := ps[k].body
-			l := binary.LittleEndian.Uint32(b)
-			if int(l)+4 > len(b) || l > 1000 {
-				return false
-			}
-			nb := append([]byte{}, b[:4+l]...)
-			nb = append(nb, 8<<1, 1)
-			binary.LittleEndian.PutUint32(nb, l+2)
-			ps[k].body = append(nb, b[4+l:]...)
-			return true
-		},
-		"v1 an extra RLE run of 8 levels 0 after the levels": func(ps []editPage, v2 bool, e string) bool {
-			k := len(ps) - 1
-			if v2 || ps[k].h.Type != format.DataPage || len(ps[k].body) < 4 {
-				return false
-			}
-			b := ps[k].body
-			l := binary.LittleEndian.Uint32(b)
-			if int(l)+4 > len(b) || l > 1000 {
-				return false
-			}
-			nb := append([]byte{}, b[:4+l]...)
-			nb = append(nb, 8<<1, 0)
-			binary.LittleEndian.PutUint32(nb, l+2)
-			ps[k].body = append(nb, b[4+l:]...)
-			return true
-		},
+		"v1 an extra RLE run of 8 levels 1 after the levels": extraV1Levels(1),
+		"v1 an extra RLE run of 8 levels 0 after the levels": extraV1Levels(0),
 		"v2 an extra RLE run of 8 levels 1 after the levels": func(ps []editPage, v2 bool, e string) bool {
 			k := len(ps) - 1
 			if !v2 {
@@ -268,6 +238,28 @@ func TestNumCursorEdits(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// extraV1Levels is an edit of the last page, if a v1 page of an optional
+// column, that puts an RLE run of 8 levels of the given value after its
+// levels.
+func extraV1Levels(level byte) func(ps []editPage, v2 bool, _ string) bool {
+	return func(ps []editPage, v2 bool, _ string) bool {
+		k := len(ps) - 1
+		if v2 || ps[k].h.Type != format.DataPage || len(ps[k].body) < 4 {
+			return false
+		}
+		b := ps[k].body
+		l := binary.LittleEndian.Uint32(b)
+		if int(l)+4 > len(b) || l > 1000 {
+			return false
+		}
+		nb := append([]byte{}, b[:4+l]...)
+		nb = append(nb, 8<<1, level)
+		binary.LittleEndian.PutUint32(nb, l+2)
+		ps[k].body = append(nb, b[4+l:]...)
+		return true
 	}
 }
 
