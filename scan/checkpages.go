@@ -86,13 +86,8 @@ func CheckDeltaValues(enc format.Encoding, t format.Type, vals []byte, nonNull i
 	switch {
 	case enc == format.DeltaBinaryPacked && (t == format.Int32 || t == format.Int64):
 		err = checkDelta(vals, t, nonNull, true)
-	case enc == format.DeltaLengthByteArray && t == format.ByteArray:
-		_, err = checkDeltaLengths(vals, nonNull, true)
-	case enc == format.DeltaByteArray && t == format.ByteArray:
-		var rest []byte
-		if rest, err = checkDeltaLengths(vals, nonNull, false); err == nil { // prefix lengths
-			_, err = checkDeltaLengths(rest, nonNull, true) // suffixes
-		}
+	case (enc == format.DeltaLengthByteArray || enc == format.DeltaByteArray) && t == format.ByteArray:
+		err = checkDeltaStrings(enc, vals, nonNull)
 	default:
 		return fmt.Errorf("values encoded as %s, not a delta encoding of %s", enc, t)
 	}

@@ -74,20 +74,10 @@ func (f *File) decodeColumn(role, rg int, cc *parquet.FileColumnChunk, b *Batch)
 func (f *File) decodePage(role int, p parquet.Page, b *Batch, st *colState) (rows, bad int, err error) {
 	c := &f.cols[role]
 	var defs []byte
-	keep := -1 // values to keep of a padded page (nullsPadded), -1: all
 	if c.optional {
 		defs = p.DefinitionLevels()
-		keep = 0
-		for _, d := range defs {
-			if d == 1 {
-				keep++
-			}
-		}
 	}
 	data := p.Data()
-	if keep >= 0 {
-		data = cutPadding(data, keep, len(defs))
-	}
 	switch c.kind {
 	case kString:
 		var s *Strings
@@ -184,40 +174,6 @@ func scatter[T int32 | int64](vals []T, defs []byte, optional bool, out []T, nul
 		return out, 0, fmt.Errorf("page has %d values for %d non-null rows", len(vals), j)
 	}
 	return out, n, nil
-}
-
-// cutPadding returns a page's values v cut to its nonNull values when
-// parquet-go decoded a value for each of its rows though fewer are
-// non-null: a v2 page whose header counts no nulls (as arrow-go writes
-// them with statistics off; see nullsAgree), which parquet-go decodes
-// NumValues values of, padding after the page's own. checkPage has made
-// sure that the page holds exactly as many values as its levels have
-// non-nulls, so they are the first ones. The scan goes by the levels, as
-// numCursor, dictCursor and idCursor do. Other values are returned as
-// they are (a count that does not match is an error further on).
-func cutPadding(v encoding.Values, nonNull, rows int) encoding.Values {
-	if nonNull >= rows {
-		return v
-	}
-	switch v.Kind() {
-	case encoding.Int32:
-		if s := v.Int32(); len(s) == rows {
-			return encoding.Int32Values(s[:nonNull])
-		}
-	case encoding.Int64:
-		if s := v.Int64(); len(s) == rows {
-			return encoding.Int64Values(s[:nonNull])
-		}
-	case encoding.Int96:
-		if s := v.Int96(); len(s) == rows {
-			return encoding.Int96Values(s[:nonNull])
-		}
-	case encoding.ByteArray:
-		if buf, offs := v.ByteArray(); len(offs) == rows+1 {
-			return encoding.ByteArrayValues(buf, offs[:nonNull+1])
-		}
-	}
-	return v
 }
 
 func appendFill(s []bool, n int, v bool) []bool {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -48,6 +49,10 @@ func (d *deltaReader) reset(data []byte, t format.Type, n int) error {
 	first, k := binary.Varint(rest)
 	if k <= 0 {
 		return errors.New("header cut short")
+	}
+	if t == format.Int32 && (first < math.MinInt32 || first > math.MaxInt32) {
+		// (Read as int32 it would wrap; parquet-go refuses it.)
+		return fmt.Errorf("first value %d out of the range of INT32", first)
 	}
 	rest = rest[k:]
 	block, mbs := hdr[0], hdr[1]
@@ -94,33 +99,61 @@ func checkDelta(data []byte, t format.Type, limit int, exact bool) error {
 	return nil
 }
 
+// checkDeltaStrings checks a DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY
+// page's values, vals, holding nonNull values, by decoding their lengths
+// whole: the bytes those measure must follow and nothing after them
+// (parquet-go takes DELTA_BYTE_ARRAY's suffixes from the page's end, so
+// bytes after them shift every value: a wrong answer, not an error), and
+// the values DELTA_BYTE_ARRAY's prefixes and suffixes make may add up to
+// at most maxPageSize bytes (parquet-go allocates their sum: shared
+// prefixes can make a page of kilobytes decode to gigabytes).
+func checkDeltaStrings(enc format.Encoding, vals []byte, nonNull int) error {
+	rest, total, err := vals, int64(0), error(nil)
+	if enc == format.DeltaByteArray {
+		if rest, total, err = checkDeltaLengths(vals, nonNull, false); err != nil { // prefix lengths
+			return err
+		}
+	}
+	rest, suffixes, err := checkDeltaLengths(rest, nonNull, true)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%d bytes after the page's %d values", len(rest), nonNull)
+	}
+	if total += suffixes; total > int64(maxPageSize) {
+		return fmt.Errorf("the values add up to %d bytes (at most %d supported)", total, maxPageSize)
+	}
+	return nil
+}
+
 // checkDeltaLengths decodes n DELTA_BINARY_PACKED lengths (INT32) whole
-// and returns the bytes after them; with bytes, the values those lengths
-// measure must follow, and are skipped too.
-func checkDeltaLengths(data []byte, n int, bytes bool) ([]byte, error) {
+// and returns the bytes after them and the lengths' sum; with bytes, the
+// values those lengths measure must follow, and are skipped too.
+func checkDeltaLengths(data []byte, n int, bytes bool) ([]byte, int64, error) {
 	var d deltaReader
 	if err := d.reset(data, format.Int32, n); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var total int64
 	for range n {
 		l, err := d.next()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if l < 0 {
-			return nil, fmt.Errorf("a negative length %d", l)
+			return nil, 0, fmt.Errorf("a negative length %d", l)
 		}
 		total += l
 	}
 	rest := d.data
 	if bytes {
 		if total > int64(len(rest)) {
-			return nil, fmt.Errorf("lengths add up to %d bytes, the page has %d", total, len(rest))
+			return nil, 0, fmt.Errorf("lengths add up to %d bytes, the page has %d", total, len(rest))
 		}
 		rest = rest[total:]
 	}
-	return rest, nil
+	return rest, total, nil
 }
 
 // next returns the next value.

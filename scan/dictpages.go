@@ -196,6 +196,11 @@ func splitPage(h *format.PageHeader, data []byte, optional bool) (defs, vals []b
 		if r < 0 || d < 0 || r+d > len(data) {
 			return nil, nil, 0, fmt.Errorf("levels of %d+%d bytes in a page of %d", r, d, len(data))
 		}
+		// parquet-go skips levels a flat column cannot have only when
+		// bytes follow them.
+		if r > 0 && r >= len(data) || !optional && d > 0 && d >= len(data)-r {
+			return nil, nil, 0, fmt.Errorf("levels the column cannot have (%d+%d bytes) and nothing after them", r, d)
+		}
 		if optional {
 			defs = data[r : r+d]
 		}
@@ -450,7 +455,9 @@ func checkRuns(data []byte, width int, limit int) error {
 	for len(data) > 0 {
 		h, n := binary.Uvarint(data)
 		if n <= 0 {
-			return nil // the decoder reports it
+			// parquet-go's decoder fails on it; the cursors, which stop
+			// at the page's last value, would not see it.
+			return errors.New("a run header cut short")
 		}
 		data = data[n:]
 		skip := (h >> 1) * uint64(width) // a bit-packed run's bytes
@@ -538,9 +545,6 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 	if err != nil {
 		return err
 	}
-	if err := checkRuns(defs, 1, nv); err != nil {
-		return fmt.Errorf("definition levels: %w", err)
-	}
 	nonNull := nv
 	if pc.optional {
 		if nonNull, err = countLevels(defs, nv); err != nil {
@@ -549,6 +553,13 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 		if h.Type == format.DataPageV2 && !nullsAgree(h.DataPageHeaderV2.V.NumNulls, nv-nonNull) {
 			return fmt.Errorf("header says %d nulls, the definition levels %d", h.DataPageHeaderV2.V.NumNulls, nv-nonNull)
 		}
+	} else if h.Type == format.DataPageV2 && h.DataPageHeaderV2.V.NumNulls != 0 {
+		// parquet-go decodes NumValues - NumNulls values of it.
+		return fmt.Errorf("header says %d nulls in a column that has none", h.DataPageHeaderV2.V.NumNulls)
+	}
+	// After the count, whose errors say more of levels that end early.
+	if err := checkRuns(defs, 1, nv); err != nil {
+		return fmt.Errorf("definition levels: %w", err)
 	}
 	w := pc.kind.width()
 	switch {
@@ -562,14 +573,15 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 		if pc.dictN < 0 {
 			return errors.New("dictionary indexes without a dictionary page")
 		}
+		if len(vals) > 0 && vals[0] > 32 {
+			// (parquet-go refuses the width even on a page of nulls.)
+			return errors.New("dictionary indexes without a valid bit width")
+		}
 		if nonNull == 0 {
 			return nil
 		}
-		if len(vals) == 0 || vals[0] > 32 {
+		if len(vals) == 0 {
 			return errors.New("dictionary indexes without a valid bit width")
-		}
-		if err := checkRuns(vals[1:], int(vals[0]), nv); err != nil {
-			return fmt.Errorf("dictionary indexes: %w", err)
 		}
 		r := rleReader{data: vals[1:], width: int(vals[0]), strict: true}
 		var iv [1024]uint32
@@ -585,22 +597,17 @@ func checkPage(h *format.PageHeader, data []byte, pc pageCheck) error {
 			}
 			left -= k
 		}
+		if err := checkRuns(vals[1:], int(vals[0]), nv); err != nil {
+			return fmt.Errorf("dictionary indexes: %w", err)
+		}
 	case enc == format.DeltaBinaryPacked && w > 0 && pc.kind != kInt96:
 		t, _ := pc.kind.deltaType()
 		if err := checkDelta(vals, t, nonNull, true); err != nil {
 			return fmt.Errorf("DELTA_BINARY_PACKED values: %w", err)
 		}
-	case enc == format.DeltaLengthByteArray && w == 0:
-		if _, err := checkDeltaLengths(vals, nonNull, true); err != nil {
-			return fmt.Errorf("DELTA_LENGTH_BYTE_ARRAY values: %w", err)
-		}
-	case enc == format.DeltaByteArray && w == 0:
-		rest, err := checkDeltaLengths(vals, nonNull, false) // prefix lengths
-		if err == nil {
-			_, err = checkDeltaLengths(rest, nonNull, true) // suffixes
-		}
-		if err != nil {
-			return fmt.Errorf("DELTA_BYTE_ARRAY values: %w", err)
+	case (enc == format.DeltaLengthByteArray || enc == format.DeltaByteArray) && w == 0:
+		if err := checkDeltaStrings(enc, vals, nonNull); err != nil {
+			return fmt.Errorf("%s values: %w", enc, err)
 		}
 	default:
 		// parquet-go would decode, say, RLE integers (a boolean encoding)

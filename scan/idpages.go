@@ -174,7 +174,7 @@ func (v *stringValues) reset(c *idCursor, h *format.PageHeader, vals []byte, non
 		}
 		v.idx = rleReader{data: vals[1:], width: int(vals[0])}
 	case enc == format.DeltaLengthByteArray:
-		rest, err := checkDeltaLengths(vals, nonNull, false)
+		rest, _, err := checkDeltaLengths(vals, nonNull, false)
 		if err != nil {
 			return fmt.Errorf("DELTA_LENGTH_BYTE_ARRAY values: %w", err)
 		}
@@ -183,13 +183,13 @@ func (v *stringValues) reset(c *idCursor, h *format.PageHeader, vals []byte, non
 		}
 		v.data = rest
 	case enc == format.DeltaByteArray:
-		rest, err := checkDeltaLengths(vals, nonNull, false)
+		rest, _, err := checkDeltaLengths(vals, nonNull, false)
 		if err == nil {
 			err = v.pre.reset(vals, format.Int32, nonNull)
 		}
 		if err == nil {
 			var bytes []byte
-			if bytes, err = checkDeltaLengths(rest, nonNull, false); err == nil {
+			if bytes, _, err = checkDeltaLengths(rest, nonNull, false); err == nil {
 				err = v.lens.reset(rest, format.Int32, nonNull)
 				v.data = bytes
 			}

@@ -50,7 +50,7 @@ type numCursor struct {
 	dict      []int64 // the dictionary, converted once a data page uses it
 	seen      bool    // a dictionary page was read
 	converted bool    // dict is converted
-	buf  []uint32
+	buf       []uint32
 }
 
 // numCursorFor reports whether row group rg's chunk of role is decoded by a

@@ -216,7 +216,9 @@ func open(r io.ReaderAt, size int64, name string, mapped [numRoles]string) (f *F
 		if !codecSupported(c.codec) {
 			return fail(c.name, fmt.Errorf("compression codec %s is not supported", c.codec))
 		}
-		c.rewrite = c.codec != format.Uncompressed || f.padChunks
+		// Optional columns are rewritten uncompressed too, so that a v2
+		// page's null count can be set from its levels (walkPage).
+		c.rewrite = c.codec != format.Uncompressed || f.padChunks || c.optional
 		if c.rewrite {
 			rewritten = append(rewritten, c.leaf)
 		}

@@ -1137,13 +1137,35 @@ func (z *lazyChunk) walkPage() error {
 	}
 	h.CompressedPageSize = int32(size)
 	h.CRC = 0
+	if v := &h.DataPageHeaderV2.V; h.Type == format.DataPageV2 && z.optional && v.NumNulls == 0 && v.NumValues > 0 {
+		// A v2 page whose header counts no nulls (arrow-go writes 0 with
+		// statistics off; see nullsAgree): the count its levels give (v2
+		// levels are never compressed), for parquet-go, which would
+		// otherwise decode a value for every row. checkPage goes by the
+		// levels, and the cursors too.
+		r, d := int(v.RepetitionLevelsByteLength), int(v.DefinitionLevelsByteLength)
+		if d > 0 && r+d <= len(body) {
+			if nonNull, err := countLevels(body[r:r+d], int(v.NumValues)); err == nil {
+				v.NumNulls = v.NumValues - int32(nonNull)
+			}
+		}
+	}
 	var proto thrift.CompactProtocol
 	hdr, err := thrift.Marshal(&proto, &h)
 	if err != nil {
 		return bad("re-encoding the header: %v", err)
 	}
 	z.add(hdr, body, size, levels, compressed, page, start, first)
-	z.pages[len(z.pages)-1].hdr = h
+	pg := &z.pages[len(z.pages)-1]
+	pg.hdr = h
+	if !compressed {
+		// Checked now, as a chunk that is not rewritten is: errors come
+		// in page order.
+		if err := checkPage(&h, body, z.check()); err != nil {
+			return bad("%v", err)
+		}
+		pg.checked = true
+	}
 	return nil
 }
 
