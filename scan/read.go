@@ -139,6 +139,9 @@ func (f *File) OpenRowGroup(i int, b *Batch) (err error) {
 	}
 	cur := -1 // no column is decoded here: a panic names none
 	defer f.recoverDecode(i, b, &cur, &err)
+	if b.sc != nil {
+		b.sc.takeBuffers(roleAuthorID, roleContentID) // content ids are done with
+	}
 	chunks, err := f.begin(i, b, true)
 	if err != nil {
 		return err
@@ -482,6 +485,10 @@ func (f *File) ContentIDs(b *Batch, rows []int32, dst *IDs) (err error) {
 	pb := &sc.idPage
 	if pb.sc == nil {
 		pb.sc = new(scratch)
+	}
+	if !sc.idFetched {
+		// The other columns are decoded: author_id's buffers are free.
+		sc.takeBuffers(roleContentID, roleAuthorID)
 	}
 	if sc.idStreamed || !sc.idFetched && f.streams(rg, roleContentID) {
 		// Read through a window as it is decoded (again, if it was
