@@ -32,6 +32,10 @@ type LakeParams struct {
 	TablesFormat string  `json:"tables_format"`
 	Timestamp    string  `json:"timestamp"`
 	ContentIDInt bool    `json:"content_id_int"`
+	// SparseIDs: account ids spread over 63 bits (lakegen -sparse-ids).
+	// Omitted when false, so that the lakes cached before it keep their
+	// names.
+	SparseIDs bool `json:"sparse_ids,omitempty"`
 	// Truth writes lakegen's ground truth too (slower to generate); when
 	// present, both audits are also checked against it.
 	Truth bool `json:"truth"`
@@ -84,6 +88,9 @@ func (p LakeParams) Args(out string) []string {
 	}
 	if p.ContentIDInt {
 		a = append(a, "-content-id-int")
+	}
+	if p.SparseIDs {
+		a = append(a, "-sparse-ids")
 	}
 	return a
 }

@@ -101,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&p.TablesFormat, "tables-format", d.TablesFormat, "lake: lookup tables format (parquet, csv)")
 	fs.StringVar(&p.Timestamp, "timestamp", d.Timestamp, "lake: created_at encoding (micros, millis, nanos, int96)")
 	fs.BoolVar(&p.ContentIDInt, "content-id-int", d.ContentIDInt, "lake: int64 content ids")
+	fs.BoolVar(&p.SparseIDs, "sparse-ids", d.SparseIDs, "lake: account ids spread over 63 bits (the audit's hashed index)")
 	fs.Int64Var(&p.Seed, "seed", d.Seed, "lake: generator seed")
 	fs.StringVar(&p.Snapshot, "snapshot", d.Snapshot, "lake: snapshot date YYYY-MM-DD")
 	fs.BoolVar(&p.Truth, "truth", d.Truth, "lake: also write lakegen's ground truth and check both audits against it (slower generation)")

@@ -87,6 +87,7 @@ func TestRunMatchesTruth(t *testing.T) {
 		"arrow only, brotli":           func(o *lakegen.Options) { o.Writers = lakegen.WriterArrow; o.Codec = "brotli" },
 		"lz4, uncompressed-ish":        func(o *lakegen.Options) { o.Codec = "lz4"; o.Seed = 7 },
 		"no compression, seed 3":       func(o *lakegen.Options) { o.Codec = "none"; o.Seed = 3; o.Files = 5 },
+		"sparse account ids":           func(o *lakegen.Options) { o.SparseIDs = true; o.Seed = 5 },
 	}
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -261,6 +261,38 @@ func TestAccountIDsArePermutation(t *testing.T) {
 	}
 }
 
+// TestSparseIDs checks that SparseIDs spreads the account ids over 63
+// bits and keeps them distinct, and foreign ids out of them.
+func TestSparseIDs(t *testing.T) {
+	o := small()
+	o.Accounts, o.SparseIDs = 5000, true
+	snap, _ := o.normalize()
+	m, err := newModel(o, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	high := 0
+	for idx := range o.Accounts {
+		id := m.accountID(idx)
+		if id < 0 || seen[id] {
+			t.Fatalf("id %d of index %d negative or repeated", id, idx)
+		}
+		seen[id] = true
+		if id > 1<<60 {
+			high++
+		}
+	}
+	if high < 4200 || high > 4550 { // 7 in 8 are above 2^60 if spread
+		t.Errorf("%d of %d ids above 2^60: not spread over 63 bits", high, o.Accounts)
+	}
+	for k := range uint64(1000) {
+		if f := m.foreignID(k); seen[f] {
+			t.Fatalf("foreign id %d is an account", f)
+		}
+	}
+}
+
 func TestInt96(t *testing.T) {
 	for _, ts := range []time.Time{
 		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),

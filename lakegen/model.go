@@ -196,11 +196,27 @@ func (m *model) accountID(idx int64) int64 {
 	hi, lo := bits.Mul64(uint64(idx), m.permA)
 	lo, carry := bits.Add64(lo, m.permB, 0)
 	hi += carry
-	return idBase + int64(bits.Rem64(hi, lo, uint64(m.n)))
+	return m.spread(idBase + int64(bits.Rem64(hi, lo, uint64(m.n))))
 }
 
 // foreignID is an author id that is in none of the tables.
-func (m *model) foreignID(k uint64) int64 { return idBase + m.n + 1 + int64(k%1_000_000) }
+func (m *model) foreignID(k uint64) int64 { return m.spread(idBase + m.n + 1 + int64(k%1_000_000)) }
+
+// spread maps an id to itself, or with Options.SparseIDs to one spread
+// over [0, 2^63): a bijection (multiplications by odd constants and
+// xor-shifts, modulo 2^63), so distinct ids stay distinct.
+func (m *model) spread(id int64) int64 {
+	if !m.opt.SparseIDs {
+		return id
+	}
+	const mask = 1<<63 - 1
+	x := uint64(id) & mask
+	x = x * 0x9E3779B97F4A7C15 & mask
+	x ^= x >> 29
+	x = x * 0xBF58476D1CE4E5B9 & mask
+	x ^= x >> 32
+	return int64(x)
+}
 
 func (m *model) setObjected(idx int64) { m.objected[idx>>6] |= 1 << (idx & 63) }
 

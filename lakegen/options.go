@@ -52,6 +52,10 @@ type Options struct {
 	TablesFormat string
 	// ContentIDInt writes content_id as int64 instead of a string.
 	ContentIDInt bool
+	// SparseIDs spreads account ids over 63 bits (as Snowflake-style ids
+	// are) instead of numbering them from 100,000,000: the audit's lookup
+	// then keeps them in its hashed sets rather than its dense arrays.
+	SparseIDs bool
 	// Timestamp is the encoding of the corpus's created_at: micros
 	// (default), millis, nanos, or int96 (legacy Spark INT96 nanoseconds).
 	Timestamp string

@@ -40,6 +40,7 @@ func run(args []string) int {
 	fs.StringVar(&o.Writers, "writers", d.Writers, "corpus Parquet writer: parquet-go, arrow, mixed")
 	fs.StringVar(&o.TablesFormat, "tables-format", d.TablesFormat, "lookup tables format: parquet, csv")
 	fs.BoolVar(&o.ContentIDInt, "content-id-int", false, "int64 content ids instead of strings")
+	fs.BoolVar(&o.SparseIDs, "sparse-ids", false, "account ids spread over 63 bits instead of consecutive")
 	fs.StringVar(&o.Timestamp, "timestamp", d.Timestamp, "created_at encoding: micros, millis, nanos, int96")
 	truth := fs.Bool("truth", true, "write the ground truth")
 	fs.BoolVar(&o.Overwrite, "overwrite", false, "replace an existing snapshot of the same date and the tables")
