@@ -150,17 +150,31 @@ func TestMixIsInjectiveOnSamples(t *testing.T) {
 // benchIndex builds an index of n accounts with random ids, every tenth a
 // possible minor and every hundredth objected, and probe keys: 90% known
 // accounts, 10% unknown.
-func benchIndex(b *testing.B, n int) (*Index, []int64, []int64) {
+func benchIndex(b *testing.B, n int) (*Index, []int64, []int64) { return benchIndexOf(b, n, false) }
+
+// benchIndexOf is benchIndex with, if dense, the ids 10^9 .. 10^9+n-1 in a
+// shuffled order, kept in a denseAges and denseObj (as Build keeps ids
+// its footers show dense).
+func benchIndexOf(b *testing.B, n int, dense bool) (*Index, []int64, []int64) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	ids := make([]int64, n)
 	for i := range ids {
 		ids[i] = int64(rng.Uint64() >> 1)
+		if dense {
+			ids[i] = 1e9 + int64(i)
+		}
+	}
+	if dense {
+		rng.Shuffle(n, func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	}
 	mc := ts("2020-01-01T00:00:00Z")
 	o := testOptions()
 	o.MinCreatedAt = &mc
 	ix := &Index{}
 	ab := ix.newAgesBuilder(o)
+	if dense {
+		ab.setDense(1e9, 1e9+int64(n)-1)
+	}
 	var objs []objector
 	for i, id := range ids {
 		d := day("1970-01-01") + int32(rng.IntN(30*365))
@@ -284,7 +298,15 @@ func reportCPU(b *testing.B, start time.Duration) {
 // BenchmarkFactsBatch probes the same index through FactsBatch, in
 // batches of 1024 authors.
 func BenchmarkFactsBatch(b *testing.B) {
-	ix, probes, _ := benchIndex(b, 5_000_000)
+	for _, dense := range []bool{false, true} {
+		b.Run(map[bool]string{false: "hashed", true: "dense"}[dense], func(b *testing.B) {
+			benchFactsBatch(b, dense)
+		})
+	}
+}
+
+func benchFactsBatch(b *testing.B, dense bool) {
+	ix, probes, _ := benchIndexOf(b, 5_000_000, dense)
 	out := make([]policy.Facts, 1024)
 	b.ResetTimer()
 	cpu := cpuTime()
