@@ -210,8 +210,24 @@ func zeroPage(ps []editPage, body []byte, enc format.Encoding, rep, def int32) e
 // v1LevelsEnd: the end of an optional v1 page's levels.
 func v1LevelsEnd(b []byte) int { return 4 + int(binary.LittleEndian.Uint32(b)) }
 
+// editFn edits a chunk's pages (v2: its pages are v2; opt: its column is
+// optional; e: its encoding) and reports whether the edit applies.
+type editFn func(ps []editPage, v2, opt bool, e string) ([]editPage, bool)
+
+// afterIndexes is an edit of a dictionary-encoded chunk that appends a
+// byte after the last page's indexes.
+func afterIndexes(x byte) editFn {
+	return func(ps []editPage, v2, opt bool, e string) ([]editPage, bool) {
+		if e != "dict" {
+			return ps, false
+		}
+		k := len(ps) - 1
+		ps[k].body = append(ps[k].body, x)
+		return ps, true
+	}
+}
+
 func TestAgreeEdits(t *testing.T) {
-	type editFn func(ps []editPage, v2, opt bool, e string) ([]editPage, bool)
 	edits := map[string]editFn{
 		"zero-value dictionary page with bit width 64": func(ps []editPage, v2, opt bool, e string) ([]editPage, bool) {
 			if e != "dict" {
@@ -223,22 +239,8 @@ func TestAgreeEdits(t *testing.T) {
 			}
 			return append(ps, zeroPage(ps, body, format.RLEDictionary, 0, 0)), true
 		},
-		"incomplete run header after the indexes": func(ps []editPage, v2, opt bool, e string) ([]editPage, bool) {
-			if e != "dict" {
-				return ps, false
-			}
-			k := len(ps) - 1
-			ps[k].body = append(ps[k].body, 0x80)
-			return ps, true
-		},
-		"cut bit-packed run after the indexes": func(ps []editPage, v2, opt bool, e string) ([]editPage, bool) {
-			if e != "dict" {
-				return ps, false
-			}
-			k := len(ps) - 1
-			ps[k].body = append(ps[k].body, 0x03)
-			return ps, true
-		},
+		"incomplete run header after the indexes": afterIndexes(0x80),
+		"cut bit-packed run after the indexes":    afterIndexes(0x03),
 		"incomplete run header after the levels": func(ps []editPage, v2, opt bool, e string) ([]editPage, bool) {
 			if !opt {
 				return ps, false
@@ -310,18 +312,20 @@ func TestAgreeEdits(t *testing.T) {
 	}
 }
 
-// DELTA_BYTE_ARRAY pages with bytes after their suffixes: checkPage lets
-// them through (checkDeltaLengths(rest, n, true) does not require the
-// page to end there), and parquet-go's amd64 decoder takes the suffixes
-// from the END of the page (j = len(src) - n): the whole read, and the
-// streamed read of a string column parquet-go decodes (platform), give
-// values that are not the page's.
+// deltaStringCols are a string column decoded by idCursor when streamed
+// (content_id) and one parquet-go decodes either way (platform).
+var deltaStringCols = []struct {
+	col  string
+	role int
+}{{"content_id", roleContentID}, {"platform", rolePlatform}}
+
+// DELTA_BYTE_ARRAY pages with bytes after their suffixes: parquet-go's
+// amd64 decoder takes the suffixes from the END of the page (j = len(src)
+// - n), so it read values that are not the page's, with no error, until
+// checkPage refused bytes after a delta string page's values.
 func TestAgreeDBATrailingBytes(t *testing.T) {
 	str := func(i int) any { return fmt.Sprintf("id-%d-%d", i%4, i/3) }
-	for _, tc := range []struct {
-		col  string
-		role int
-	}{{"content_id", roleContentID}, {"platform", rolePlatform}} {
+	for _, tc := range deltaStringCols {
 		t.Run(tc.col, func(t *testing.T) {
 			var m [numRoles]string
 			m[tc.role] = tc.col
@@ -362,7 +366,8 @@ func TestAgreeDBATrailingBytes(t *testing.T) {
 }
 
 // A v2 page whose header counts no nulls, mostly nulls, PLAIN INT64:
-// parquet-go checks the decoded buffer's capacity for NumValues values.
+// parquet-go checks the decoded buffer's capacity for NumValues values,
+// so the whole read failed until walkPage set the count from the levels.
 func TestAgreeNullCount0MostlyNull(t *testing.T) {
 	var m [numRoles]string
 	m[roleAuthorID] = "author_id"
@@ -484,7 +489,8 @@ func TestAgreeDBAHandMade(t *testing.T) {
 }
 
 // A DELTA_LENGTH_BYTE_ARRAY length whose first value is out of INT32's
-// range: parquet-go refuses it, deltaReader wraps it to 3.
+// range: parquet-go refuses it, and deltaReader, which wrapped it to 3,
+// now too.
 func TestAgreeDLBAFirstValueRange(t *testing.T) {
 	base := writePG(t, oneCol("content_id", parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray), func(i int) any { return "abc" }),
 		1, 0, parquet.Compression(&parquet.Uncompressed), parquet.DataPageVersion(1))
@@ -505,13 +511,11 @@ func TestAgreeDLBAFirstValueRange(t *testing.T) {
 // A DELTA_BYTE_ARRAY page whose values repeat a long prefix: a page of
 // 64 KiB expands to n*64 KiB in parquet-go (which sizes its buffer by the
 // prefix lengths' sum), in the whole read and in the streamed read of a
-// string column parquet-go decodes. checkPage does not bound it.
+// string column parquet-go decodes; checkPage bounds the sum by
+// MaxPageSize.
 func TestAgreeDBAExpansion(t *testing.T) {
 	const n, L = 3000, 64 << 10
-	for _, tc := range []struct {
-		col  string
-		role int
-	}{{"content_id", roleContentID}, {"platform", rolePlatform}} {
+	for _, tc := range deltaStringCols {
 		t.Run(tc.col, func(t *testing.T) {
 			var m [numRoles]string
 			m[tc.role] = tc.col
