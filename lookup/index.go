@@ -197,12 +197,13 @@ func (ix *Index) FactsBatch(authors []int64, out []policy.Facts) {
 		chunk := authors[base:min(base+batchChunk, len(authors))]
 		nc := 0
 		for k, a := range chunk {
-			h := mix(uint64(a))
-			hs[k] = h
 			if u, in := d.slot(a); in {
 				prefetch(unsafe.Pointer(&d.codes[u]))
-				continue // its objected bit is in a small array: no prefetch
-			} else if hasAges {
+				continue // no hash needed; its objected bit is in a small array
+			}
+			h := mix(uint64(a))
+			hs[k] = h
+			if hasAges {
 				prefetch(unsafe.Pointer(&s.off[(h>>56)*s.stride+(h>>s.shift)&s.bmask]))
 			}
 			if hasObj {

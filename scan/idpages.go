@@ -174,33 +174,34 @@ func (v *stringValues) reset(c *idCursor, h *format.PageHeader, vals []byte, non
 		}
 		v.idx = rleReader{data: vals[1:], width: int(vals[0])}
 	case enc == format.DeltaLengthByteArray:
-		rest, _, err := checkDeltaLengths(vals, nonNull, false)
-		if err != nil {
-			return fmt.Errorf("DELTA_LENGTH_BYTE_ARRAY values: %w", err)
+		var err error
+		if v.data, err = startLengths(&v.lens, vals, nonNull); err != nil {
+			return fmt.Errorf("%s values: %w", enc, err)
 		}
-		if err := v.lens.reset(vals, format.Int32, nonNull); err != nil {
-			return fmt.Errorf("DELTA_LENGTH_BYTE_ARRAY values: %w", err)
-		}
-		v.data = rest
 	case enc == format.DeltaByteArray:
-		rest, _, err := checkDeltaLengths(vals, nonNull, false)
+		rest, err := startLengths(&v.pre, vals, nonNull) // prefix lengths
 		if err == nil {
-			err = v.pre.reset(vals, format.Int32, nonNull)
-		}
-		if err == nil {
-			var bytes []byte
-			if bytes, _, err = checkDeltaLengths(rest, nonNull, false); err == nil {
-				err = v.lens.reset(rest, format.Int32, nonNull)
-				v.data = bytes
-			}
+			v.data, err = startLengths(&v.lens, rest, nonNull) // suffix lengths
 		}
 		if err != nil {
-			return fmt.Errorf("DELTA_BYTE_ARRAY values: %w", err)
+			return fmt.Errorf("%s values: %w", enc, err)
 		}
 	default:
 		return fmt.Errorf("values encoded as %s, not supported for BYTE_ARRAY", enc)
 	}
 	return nil
+}
+
+// startLengths starts r on the n DELTA_BINARY_PACKED lengths data begins
+// with and returns the bytes after them. (The lengths are decoded once to
+// find where they end, and again as the values are read, so that a page's
+// lengths are never held: checkPage has decoded them a first time.)
+func startLengths(r *deltaReader, data []byte, n int) ([]byte, error) {
+	rest, _, err := checkDeltaLengths(data, n, false)
+	if err == nil {
+		err = r.reset(data, format.Int32, n)
+	}
+	return rest, err
 }
 
 // next returns the next value: valid until the next call.
